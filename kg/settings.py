@@ -1,0 +1,41 @@
+"""All configuration in one typed object, read from ``KG_*`` environment variables.
+
+Never read at import time: the CLI and the app factory build a :class:`Settings` and pass it on.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kg.namespaces import BASE
+from kg.paths import DEFAULT_STORE_DIR
+
+
+class Settings(BaseSettings):
+    """Settings of the build, the store and the server. Each field is also ``KG_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KG_", extra="forbid")
+
+    store: str = Field(
+        default=str(DEFAULT_STORE_DIR),
+        description="Where the graph lives: a folder for the embedded Oxigraph store, or the http(s) URL of a "
+        "SPARQL 1.1 query endpoint for the scale-out path.",
+    )
+    store_update: str | None = Field(
+        default=None,
+        description="With a remote store: its SPARQL 1.1 Update endpoint (default: the query URL).",
+    )
+    store_user: str | None = Field(default=None, description="With a remote store: user for HTTP digest/basic auth.")
+    store_password: str | None = Field(default=None, description="With a remote store: password for that user.")
+    base_iri: str = Field(
+        default=BASE,
+        description="Canonical base of the published IRIs; /id/... on any host describes <base_iri>id/...",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the server listens on.")
+    query_timeout: float = Field(default=30.0, gt=0, description="Seconds a SPARQL query may run before it is stopped (503).")
+    workers: int = Field(default=2, ge=1, description="Query worker processes (each holds a read-only store handle).")
+    max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted (413 beyond).")
+    max_queries_per_client: int = Field(default=4, ge=1, description="Concurrent queries one client may run (429 beyond).")
+    link_threshold: float = Field(default=0.35, ge=0, le=1, description="Lowest score kept for a related-clause link.")
