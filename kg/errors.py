@@ -96,3 +96,10 @@ class ValidationFailed(KGError):
 
     status = 500
     title = "Validation failed"
+
+
+class ReasonerUnavailable(KGError):
+    """The DL reasoner (HermiT, run by owlready2 on Java) could not be run: Java is missing or it failed."""
+
+    status = 503
+    title = "Reasoner unavailable"
