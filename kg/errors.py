@@ -69,6 +69,13 @@ class NotAcceptable(KGError):
     title = "Not acceptable"
 
 
+class UnsupportedMediaType(KGError):
+    """A request body in a media type (or charset) the endpoint does not read."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
 class TooLarge(KGError):
     status = 413
     title = "Request too large"

@@ -38,4 +38,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, description="Query worker processes (each holds a read-only store handle).")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted (413 beyond).")
     max_queries_per_client: int = Field(default=4, ge=1, description="Concurrent queries one client may run (429 beyond).")
+    result_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory for cached SPARQL results (LRU, keyed by query, dataset, format and store generation; "
+        "0 turns the cache off).",
+    )
     link_threshold: float = Field(default=0.35, ge=0, le=1, description="Lowest score kept for a related-clause link.")
