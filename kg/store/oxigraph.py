@@ -1,0 +1,195 @@
+"""The embedded store: a pyoxigraph (RocksDB) store in a folder on disk.
+
+One process may open a folder read-write at a time (RocksDB holds a lock); any number of processes may open it
+read-only with ``OxigraphStore(path, read_only=True)`` (``pyoxigraph.Store.read_only``), which is what the server's
+query workers do. A read-only handle sees the store as it was when opened; ``kg build`` never writes into a folder in
+use, it builds a new folder beside it and renames it into place (see :mod:`kg.build`).
+"""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Variable
+
+from kg.errors import BadQuery, StoreError
+from kg.namespaces import PREFIXES
+from kg.store.base import EXPORT_FORMATS, ExportFormat, QueryResult, Statement, Store, Term, as_quads
+
+log = logging.getLogger(__name__)
+
+_UNION_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+
+class OxigraphStore(Store):
+    """A :class:`kg.store.base.Store` on an on-disk pyoxigraph store at ``path``.
+
+    ``read_only=True`` opens an existing store without taking the writer's lock (raises :class:`StoreError` when
+    there is no store at ``path``); otherwise the folder is created when missing. Raises :class:`StoreError` when
+    the folder cannot be opened (for instance, another process holds it read-write).
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        try:
+            if read_only:
+                if not self.path.is_dir():
+                    raise StoreError(f"no store at {self.path} (run `kg build --store {self.path}` first)")
+                self._store: ox.Store | None = ox.Store.read_only(str(self.path))
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"OxigraphStore({str(self.path)!r}, read_only={self.read_only})"
+
+    @property
+    def raw(self) -> ox.Store:
+        """The underlying ``pyoxigraph.Store`` (raises :class:`StoreError` after :meth:`close`)."""
+        if self._store is None:
+            raise StoreError(f"the store at {self.path} is closed")
+        return self._store
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        use_default_graph_as_union: bool = True,
+        default_graph: list[NamedNode | DefaultGraph] | None = None,
+        named_graphs: list[NamedNode] | None = None,
+    ) -> QueryResult:
+        """Run a SPARQL query (the default graph is the union of all graphs unless ``default_graph`` is given).
+
+        Raises :class:`BadQuery` when it does not parse, :class:`StoreError` when the store fails.
+        """
+        try:
+            return self.raw.query(
+                sparql,
+                substitutions=dict(substitutions) if substitutions else None,
+                use_default_graph_as_union=use_default_graph_as_union and default_graph is None,
+                default_graph=default_graph,
+                named_graphs=named_graphs,
+            )
+        except SyntaxError as exc:
+            raise BadQuery(f"the query does not parse: {exc}") from exc
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the named graphs, sorted."""
+        return sorted(g.value for g in self.raw.named_graphs() if isinstance(g, NamedNode))
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the store at {self.path} is open read-only")
+
+    def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
+        """Replace the named graphs in ``graphs`` and drop those in ``remove`` in one transaction.
+
+        All statements are materialised first (an error there writes nothing); then, when none of the graphs
+        exists yet, the quads go in with one transactional ``Store.extend``; otherwise one SPARQL update
+        ``DROP SILENT GRAPH ...; INSERT DATA {...}``, which Oxigraph applies as a single transaction.
+        Raises :class:`StoreError` (the store unchanged), ``TypeError`` for a statement that is not a Triple/Quad.
+        """
+        self._check_writable()
+        quads: dict[str, list[Quad]] = {g: as_quads(g, sts) for g, sts in graphs.items()}
+        drop = list(dict.fromkeys([*quads, *remove]))
+        store = self.raw
+        try:
+            if not any(store.contains_named_graph(NamedNode(g)) for g in drop):
+                store.extend([q for qs in quads.values() for q in qs])
+            else:
+                store.update(self._replace_update(drop, quads))
+        except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
+            raise StoreError(f"writing graphs {', '.join(drop)} failed; store unchanged: {exc}") from exc
+
+    @staticmethod
+    def _replace_update(drop: list[str], quads: Mapping[str, list[Quad]]) -> str:
+        """The text of one SPARQL update dropping ``drop`` and inserting ``quads``."""
+        parts = [f"DROP SILENT GRAPH <{g}>" for g in drop]
+        body = []
+        for g, qs in quads.items():
+            if qs:
+                triples = ox.serialize([q.triple for q in qs], format=RdfFormat.N_TRIPLES).decode("utf-8")
+                body.append(f"GRAPH <{g}> {{\n{triples}}}")
+        if body:
+            parts.append("INSERT DATA {\n" + "\n".join(body) + "\n}")
+        return " ;\n".join(parts)
+
+    def bulk_add(self, quads: Iterable[Quad]) -> None:
+        """Add quads fast and NOT transactionally (``pyoxigraph.Store.bulk_extend``).
+
+        Only for filling a fresh store nobody else reads yet (``kg build`` does this in a staging folder that
+        replaces the old store by a rename only once complete). Raises :class:`StoreError`.
+        """
+        self._check_writable()
+        try:
+            self.raw.bulk_extend(quads)
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"bulk load into {self.path} failed: {exc}") from exc
+
+    def optimize(self) -> None:
+        """Compact the store after a large load."""
+        self._check_writable()
+        self.raw.flush()
+        self.raw.optimize()
+
+    # -- dumps -----------------------------------------------------------------------------------------------
+    def export(self, target: str | Path | BinaryIO, format: ExportFormat) -> None:
+        """Write a dump: ``nq``/``trig`` the whole dataset, ``ttl``/``nt`` the union of all graphs.
+
+        ``target`` is a path (gzip-compressed when it ends in ``.gz``) or a binary stream. Raises ``ValueError``
+        for an unknown format and :class:`StoreError` when the store or the file fails.
+        """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        if isinstance(target, (str, Path)):
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            opener = gzip.open if path.suffix == ".gz" else open
+            try:
+                with opener(path, "wb") as out:
+                    self._write_dump(out, format)  # type: ignore[arg-type]
+            except OSError as exc:
+                raise StoreError(f"cannot write {path}: {exc}") from exc
+        else:
+            self._write_dump(target, format)
+
+    def _write_dump(self, out: BinaryIO, format: ExportFormat) -> None:
+        rdf_format, with_graphs = EXPORT_FORMATS[format]
+        prefixes = PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+        try:
+            if with_graphs:
+                self.raw.dump(out, rdf_format, prefixes=prefixes)
+            else:
+                triples = self.raw.query(_UNION_QUERY, use_default_graph_as_union=True)
+                ox.serialize(triples, out, rdf_format, prefixes=prefixes)
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"export failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush (when writable) and release the RocksDB handle. Safe to call twice."""
+        if self._store is None:
+            return
+        if not self.read_only:
+            try:
+                self._store.flush()
+            except OSError as exc:  # pragma: no cover - disk trouble at exit
+                log.warning("flushing %s failed: %s", self.path, exc)
+        self._store = None
+        gc.collect()  # pyoxigraph releases the RocksDB lock when the Store object is freed
