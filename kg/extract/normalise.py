@@ -1,0 +1,198 @@
+"""Normalisation: the one canonical text of a document, which every extracted span points into.
+
+What documents carry and this module removes or repairs, deterministically:
+
+- line endings (CRLF, CR), no-break and other odd spaces, soft hyphens, zero-width characters, tabs, NFC;
+- separator lines (``* * *``, ``---``), page numbers ("3", "Page 3 of 7", "- 3 -") and form feeds;
+- running headers and footers (short lines repeated on several pages);
+- words hyphenated across lines ("migra-" / "tion"), keeping real compounds ("gender-sensitive");
+- paragraphs split by a page break: a paragraph that ends without sentence-final punctuation and is followed by one
+  that starts in lower case, or that continues a name, is joined to it;
+- hard-wrapped lines inside a paragraph (joined with a space), list items on consecutive lines (split).
+
+The result has one paragraph per line, paragraphs separated by one blank line, no leading or trailing blank lines.
+
+>>> normalise("TITLE\\r\\n\\r\\nWe note the need for safe\\n\\n12\\n\\nmigration.\\n\\n* * *\\n")
+'TITLE\\n\\nWe note the need for safe migration.'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+# Characters that are spaces in all but name.
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t\v"), " ")
+_DELETE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+
+_SEPARATOR_RE = re.compile(r"^(?:[*\-_=~•·#]\s*){3,}$")
+_PAGE_NUMBER_RE = re.compile(
+    r"^(?:(?:page|p\.|pág\.?|página)\s*)?[-–—]?\s*\d{1,3}\s*[-–—]?(?:\s*(?:/|of|de|sur)\s*\d{1,3})?$", re.IGNORECASE
+)
+# A list marker at the start of a line: "1.", "12)", "(a)", "a)", "iv.", "-", "•", "–", "*".
+LIST_MARKER_RE = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]{1,4}\)|[a-z][.)]|[ivxlc]{1,6}[.)]|[-•–—*▪◦·])\s+")
+_SENTENCE_END_RE = re.compile(r"[.!?:;][\"'”’)\]]*$")
+_WORD_END_HYPHEN_RE = re.compile(r"(\w+(?:-\w+)*)-$")
+_LEADING_WORD_RE = re.compile(r"^(\w+)")
+# Endings that are never words of their own: a line-end hyphen before them is a soft (typesetting) hyphen.
+_SUFFIXES = (
+    "tion", "tions", "sion", "sions", "ment", "ments", "ness", "ity", "ities", "ing", "ings", "ance", "ances",
+    "ence", "ences", "ation", "ations", "ated", "ive", "ives", "ous", "ism", "isms", "ist", "ists", "ible",
+    "able", "ure", "ures", "ary", "ory", "ies", "ed", "al", "ally", "ly", "ial", "ian", "ians", "ise", "ize",
+    "ised", "ized", "ising", "izing", "ship", "ships", "ful", "less", "ward", "wards", "cy", "cies", "ty",
+    "ties", "ic", "ics", "ical", "tive", "tives", "ment", "lity", "lities", "tory", "grants", "grant",
+)
+_MAX_HEADER_WORDS = 12
+_PROSE_MIN_WORDS = 8
+
+
+def clean_characters(text: str) -> str:
+    """Unicode NFC, LF line endings, odd spaces to plain spaces, invisible characters removed."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    return text.translate(_SPACES).translate(_DELETE)
+
+
+def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
+    """The canonical form of a document's raw text (see the module docstring for what is repaired).
+
+    ``known_words`` (lower case, may contain hyphenated compounds) help decide whether a hyphen at a line end is
+    part of the word; the document's own words are used first. Deterministic and idempotent.
+    """
+    text = clean_characters(text)
+    lines = [" ".join(line.split()) for line in text.replace("\f", "\n\f\n").split("\n")]
+    lines = _drop_page_furniture(lines)
+    blocks = _blocks(lines)
+    vocabulary = _vocabulary(text, known_words)
+    paragraphs: list[str] = []
+    for block in blocks:
+        paragraphs.extend(_unwrap(block, vocabulary))
+    paragraphs = _join_split_paragraphs(paragraphs, vocabulary)
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _drop_page_furniture(lines: list[str]) -> list[str]:
+    """Blank out separators, page numbers, form feeds and running headers/footers (kept as blank lines)."""
+    out = []
+    for line in lines:
+        if line == "\f" or _SEPARATOR_RE.match(line) or _PAGE_NUMBER_RE.match(line):
+            out.append("")
+        else:
+            out.append(line)
+    # Running headers and footers: short lines, not list items, repeated (digits aside) on several pages.
+    def shape(line: str) -> str:
+        return re.sub(r"\d+", "#", line.lower())
+
+    counts = Counter(shape(line) for line in out if _header_candidate(line))
+    repeated = {s for s, n in counts.items() if n >= 2}
+    if not repeated:
+        return out
+    first_content = next((i for i, line in enumerate(out) if line), -1)
+    return [
+        "" if line and shape(line) in repeated and _header_candidate(line) and i != first_content else line
+        for i, line in enumerate(out)
+    ]
+
+
+def _header_candidate(line: str) -> bool:
+    return (
+        bool(line)
+        and len(line.split()) <= _MAX_HEADER_WORDS
+        and not LIST_MARKER_RE.match(line)
+        and not _SENTENCE_END_RE.search(line)
+    )
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    """Groups of consecutive non-blank lines."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], frozenset[str]]:
+    words = Counter(w.lower() for w in re.findall(r"\w+(?:-\w+)*", text))
+    return words, frozenset(w.lower() for w in known_words)
+
+
+def _unwrap(block: list[str], vocabulary: tuple[Counter[str], frozenset[str]]) -> list[str]:
+    """The paragraphs of one block: wrapped lines joined, a line opening with a list marker starting a new one."""
+    paragraphs: list[str] = []
+    for line in block:
+        if paragraphs and not LIST_MARKER_RE.match(line):
+            paragraphs[-1] = join_lines(paragraphs[-1], line, vocabulary)
+        else:
+            paragraphs.append(line)
+    return paragraphs
+
+
+def join_lines(left: str, right: str, vocabulary: tuple[Counter[str], frozenset[str]]) -> str:
+    """Join two pieces of one paragraph, repairing a word hyphenated across the break."""
+    hyphen = _WORD_END_HYPHEN_RE.search(left)
+    following = _LEADING_WORD_RE.match(right)
+    if hyphen and following and right[0].islower():
+        head, tail = hyphen.group(1), following.group(1)
+        last_part = head.rsplit("-", 1)[-1]
+        if _keep_hyphen(last_part, tail, vocabulary):
+            return left + right
+        return left[:-1] + right
+    return left + " " + right
+
+
+def _keep_hyphen(head: str, tail: str, vocabulary: tuple[Counter[str], frozenset[str]]) -> bool:
+    words, known = vocabulary
+    compound, joined = f"{head}-{tail}".lower(), f"{head}{tail}".lower()
+    if words[compound] or compound in known:
+        return True
+    if words[joined] or joined in known:
+        return False
+    if tail.lower() in _SUFFIXES or head[-1:].isdigit() or len(head) < 2:
+        return False
+    # Both halves are words in their own right (seen elsewhere in the document): a compound.
+    return bool((words[head.lower()] or head.lower() in known) and (words[tail.lower()] or tail.lower() in known))
+
+
+def _join_split_paragraphs(paragraphs: list[str], vocabulary: tuple[Counter[str], frozenset[str]]) -> list[str]:
+    out: list[str] = []
+    for paragraph in paragraphs:
+        if out and continues(out[-1], paragraph):
+            out[-1] = join_lines(out[-1], paragraph, vocabulary)
+        else:
+            out.append(paragraph)
+    return out
+
+
+def continues(previous: str, following: str) -> bool:
+    """Whether ``following`` continues ``previous`` across a page break rather than starting a new paragraph.
+
+    >>> continues("We agree on the need for an informed and safe", "management of migratory flows.")
+    True
+    >>> continues("SPECIAL COMMUNIQUÉ ON MIGRATION", "We, the Heads of State:")
+    False
+    """
+    if not previous or not following or LIST_MARKER_RE.match(following):
+        return False
+    if _SENTENCE_END_RE.search(previous):
+        return False
+    if previous.endswith("-") and following[0].islower():
+        return True
+    if following[0].islower():
+        return True
+    if previous.endswith(","):
+        return False  # UN preambular paragraphs end with a comma
+    if LIST_MARKER_RE.match(previous):
+        return False
+    # A long prose paragraph cut off mid-sentence, before a capitalised word (a name that continues).
+    words = previous.split()
+    is_prose = len(words) >= _PROSE_MIN_WORDS and sum(w[:1].islower() for w in words) >= len(words) // 3
+    return is_prose and bool(re.search(r"\w$", previous))

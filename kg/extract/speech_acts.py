@@ -1,0 +1,161 @@
+"""Speech acts: the verbs in governing position of a clause, mapped to the speech-act scheme.
+
+A governing position is the start of the clause (after its number or bullet; "Highlight ...", "Recalling ...",
+"Also decides ..."), or the word after a governing "we" ("We also note ...", "..., we call for ...", "We therefore
+underscoring ..."). "We" governs at the start of a sentence or after a comma, semicolon, colon, "and" or "but" — not
+after "that" or a noun ("the challenges we face"). Adverbs between ("also", "thus", "therefore", "-ly" words) are
+skipped. Verbs elsewhere ("the need to promote", "to strengthen") are not acts.
+
+The longest surface form of the scheme wins ("are also resolved" over "resolved"). A word in governing position
+that the scheme does not know becomes an unknown act (``concept=None``, the word as ``lemma``) with a warning —
+unless it is a function word, which means the position was not a verb's after all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kg.extract.lexicon import Lexicon
+from kg.extract.model import Span, SpeechAct
+from kg.extract.tokens import Match, Token, tokenize
+
+# General English: words that are never the governing verb. Not a lexicon of acts or entities.
+FUNCTION_WORDS = frozenset(
+    """a an the this that these those it its their our his her my your we us they them he she i you there here
+    at in on of for to from by with without within into onto upon over under about across after before during
+    since until between among amongst through throughout towards toward against beyond despite per via as like
+    and or but nor so yet if whether while although though because unless where when which who whom whose what
+    all any both each every either neither no not some such other another same more most many much few several
+    be is are was were been being have has had do does did will would shall should may might can could must
+    also thus therefore further furthermore hence moreover likewise however again once still now then indeed
+    consequently accordingly finally lastly firstly secondly thirdly meanwhile together only even just very""".split()
+)
+# Adverbs and connectives skipped between "we" and its verb (general English, plus the "-ly" rule below).
+_SKIPPABLE = frozenset(
+    """also thus therefore further furthermore hereby again once still now hence moreover likewise jointly
+    collectively together both all moreover accordingly consequently however indeed""".split()
+)
+_AUXILIARIES = frozenset("are have will shall do remain must should would can hereby".split())
+_GOVERNING_BEFORE_WE = frozenset({",", ";", ":", "and", "but", "(", "—", "–"})
+_SENTENCE_END = frozenset({".", "!", "?"})
+
+
+def is_adverb(token: Token) -> bool:
+    """A skippable adverb or connective: "also", "therefore", "firmly" ("apply", "rely" are not)."""
+    word = token.text.lower()
+    if word in _SKIPPABLE:
+        return True
+    return len(word) >= 5 and word.endswith("ly") and not word.endswith("ply")
+
+
+def find_speech_acts(
+    text: str,
+    start: int,
+    end: int,
+    lexicon: Lexicon,
+    *,
+    clause_start_is_verb: bool = True,
+) -> tuple[list[SpeechAct], list[str]]:
+    """The speech acts of the clause ``text[start:end]``, in order, and warnings for unknown verbs.
+
+    ``clause_start_is_verb``: whether the clause's first word is in governing position when the scheme does not
+    know it (true after an opening formula ending in a colon, for UN-style paragraphs and for list items); a
+    known surface form at the clause start is always an act.
+    """
+    tokens = tokenize(text, start, end)
+    acts: list[SpeechAct] = []
+    warnings: list[str] = []
+    covered_until = -1
+
+    def take(position: int, *, unknown_allowed: bool, include: int | None = None) -> None:
+        nonlocal covered_until
+        if position >= len(tokens) or tokens[position].start < covered_until:
+            return
+        act, next_index = _act_at(tokens, position, lexicon, unknown_allowed=unknown_allowed, include=include)
+        if act is not None:
+            acts.append(act)
+            covered_until = act.span.end
+            if act.concept is None:
+                warnings.append(
+                    f"unrecognised speech act {act.lemma!r} at {act.span.start}..{act.span.end}: "
+                    f"not a surface form of the speech-act scheme"
+                )
+
+    if tokens:
+        take(0, unknown_allowed=clause_start_is_verb and tokens[0].text[:1].isupper())
+    for index, token in enumerate(tokens):
+        if token.text.lower() != "we":
+            continue
+        before = tokens[index - 1].text.lower() if index else None
+        if index and before not in _GOVERNING_BEFORE_WE and before not in _SENTENCE_END:
+            continue
+        if index == 0 and acts and acts[0].span.start == token.start:
+            continue
+        take(index, unknown_allowed=True, include=index)
+    return acts, warnings
+
+
+def _act_at(
+    tokens: Sequence[Token], position: int, lexicon: Lexicon, *, unknown_allowed: bool, include: int | None
+) -> tuple[SpeechAct | None, int]:
+    """The act whose verb is at ``position`` (after skipping "we", adverbs and auxiliaries), if any."""
+    # A surface form may begin with "we" itself ("we are resolved").
+    match = lexicon.acts.match_at(tokens, position)
+    if match is not None:
+        return _known(match, tokens, lexicon), match.last
+    index = position
+    if tokens[index].text.lower() == "we":
+        index += 1
+    index = _skip_adverbs(tokens, index)
+    if index >= len(tokens):
+        return None, index
+    match = _match_skipping_adverbs(tokens, index, lexicon)
+    if match is not None:
+        return _known(match, tokens, lexicon), match.last
+    token = tokens[index]
+    word = token.text.lower()
+    # An auxiliary: the verb follows ("we will continue", "we have decided").
+    if word in _AUXILIARIES and index + 1 < len(tokens):
+        after = _skip_adverbs(tokens, index + 1)
+        if after < len(tokens):
+            match = _match_skipping_adverbs(tokens, after, lexicon)
+            if match is not None:
+                return _known(match, tokens, lexicon, start_token=index), match.last
+            if tokens[after].is_word and tokens[after].text.lower() not in FUNCTION_WORDS:
+                index, token, word = after, tokens[after], tokens[after].text.lower()
+    # A known head word with an unknown continuation ("call" of "call to"): the one concept it heads.
+    heads = lexicon.act_heads.get(word, set())
+    if len(heads) == 1:
+        concept = next(iter(heads))
+        return SpeechAct(lexicon.act_lemma[concept], concept, Span(token.start, token.end)), index + 1
+    if not unknown_allowed or not token.is_word or word in FUNCTION_WORDS or not re.match(r"^[^\W\d_]+$", token.text):
+        return None, index
+    if index + 1 < len(tokens) and tokens[index + 1].text == "," and include is None:
+        return None, index  # "Likewise, ..." - an adverb, not a verb
+    return SpeechAct(token.text, None, Span(token.start, token.end)), index + 1
+
+
+def _skip_adverbs(tokens: Sequence[Token], index: int) -> int:
+    while index < len(tokens) and is_adverb(tokens[index]):
+        index += 1
+    return index
+
+
+def _match_skipping_adverbs(tokens: Sequence[Token], index: int, lexicon: Lexicon) -> Match | None:
+    """A surface form at ``index``; adverbs inside the phrase ("are therefore resolved") are skipped."""
+    match = lexicon.acts.match_at(tokens, index)
+    filtered = [i for i in range(index, min(len(tokens), index + 8)) if i == index or not is_adverb(tokens[i])]
+    if len(filtered) < min(len(tokens), index + 8) - index:
+        sub = [tokens[i] for i in filtered]
+        alt = lexicon.acts.match_at(sub, 0)
+        if alt is not None and (match is None or alt.last > match.last - index):
+            last = filtered[alt.last - 1] + 1
+            return Match(index, last, tokens[index].start, tokens[last - 1].end, alt.values, alt.label)
+    return match
+
+
+def _known(match: Match, tokens: Sequence[Token], lexicon: Lexicon, start_token: int | None = None) -> SpeechAct:
+    concept = sorted(match.values)[0]
+    first = tokens[start_token if start_token is not None else match.first]
+    return SpeechAct(lexicon.act_lemma[concept], concept, Span(first.start, match.end))

@@ -1,0 +1,165 @@
+"""Tokens and phrase matching: the shared machinery of speech-act, entity and topic recognition.
+
+A token is a word (letters and digits, with inner apostrophes) or one punctuation character; hyphens and
+apostrophes between words are not tokens, so "LAC-EU" matches the label "LAC EU" and "brain-drain" the label
+"brain drain". Matching compares *keys*: lower case, possessive removed, a light plural stem ("countries" ->
+"country", "migrants'" -> "migrant"). A label token written in capitals (an acronym such as "IOM") matches only the
+same capitals, so "US" never matches "us".
+
+>>> [t.text for t in tokenize("the migrants' families, LAC-EU")]
+['the', "migrants'", 'families', ',', 'LAC', 'EU']
+>>> [t.key for t in tokenize("the migrants' families, LAC-EU")]
+['the', 'migrant', 'family', ',', 'lac', 'eu']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s\-'’]")
+_NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as", "ous", "ics")
+
+
+def stem(word: str) -> str:
+    """Lower case, possessive removed, plural reduced to a stem (English rules, good enough for matching).
+
+    >>> [stem(w) for w in ["Countries", "migrants'", "Mexico's", "status", "policies", "crosses", "women"]]
+    ['country', 'migrant', 'mexico', 'status', 'policy', 'cross', 'women']
+    """
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.rstrip("'")
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(_NO_STEM_ENDINGS):
+        return w[:-1]
+    return w
+
+
+def is_acronym(word: str) -> bool:
+    """A word written in capitals with at least two letters ("IOM", "EU", "GFMD")."""
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters) and len(word) <= 6
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    key: str
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[:1].isalnum() or self.text[:1] == "_"
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """The tokens of ``text[start:end]`` with offsets into ``text``."""
+    end = len(text) if end is None else end
+    return [Token(m.group(), m.start(), m.end(), stem(m.group())) for m in _TOKEN_RE.finditer(text, start, end)]
+
+
+def _lower(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
+def label_keys(label: str) -> tuple[tuple[str, str | None], ...]:
+    """A label as a sequence of ``(key, exact)``: ``exact`` is the acronym the text must show, else ``None``."""
+    return tuple((t.key, t.text if is_acronym(t.text) else None) for t in tokenize(label))
+
+
+@dataclass(slots=True)
+class _Node:
+    children: dict[str, list[tuple[str | None, _Node]]] = field(default_factory=dict)
+    values: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A phrase of the text matched by a label: tokens ``[first, last)`` and the value(s) it names."""
+
+    first: int
+    last: int
+    start: int
+    end: int
+    values: frozenset[str]
+    label: str
+
+
+class PhraseMatcher:
+    """Longest-match-first recognition of labelled phrases in a token sequence."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]] = (), *, exact_words: bool = False) -> None:
+        """``exact_words``: compare words in lower case but unstemmed (for inflected forms listed one by one)."""
+        self._exact_words = exact_words
+        self._root = _Node()
+        self._labels: dict[tuple, str] = {}
+        for label, value in entries:
+            self.add(label, value)
+
+    def add(self, label: str, value: str) -> None:
+        """Add a label (any case) naming ``value``; labels without a word are ignored."""
+        keys = label_keys(label)
+        if self._exact_words:
+            keys = tuple((_lower(t.text), None) for t in tokenize(label))
+        if not any(k[:1].isalnum() for k, _ in keys):
+            return
+        node = self._root
+        for key, exact in keys:
+            branches = node.children.setdefault(key, [])
+            for branch_exact, child in branches:
+                if branch_exact == exact:
+                    node = child
+                    break
+            else:
+                child = _Node()
+                branches.append((exact, child))
+                node = child
+        node.values.add(value)
+        self._labels.setdefault(keys, label)
+
+    def match_at(self, tokens: Sequence[Token], index: int) -> Match | None:
+        """The longest labelled phrase starting at token ``index``, if any."""
+        best: tuple[int, _Node] | None = None
+        stack = [(index, self._root)]
+        while stack:
+            position, node = stack.pop()
+            if node.values and position > index and (best is None or position > best[0]):
+                best = (position, node)
+            if position >= len(tokens):
+                continue
+            token = tokens[position]
+            key = _lower(token.text) if self._exact_words else token.key
+            for exact, child in node.children.get(key, ()):
+                if exact is None or exact == token.text:
+                    stack.append((position + 1, child))
+        if best is None:
+            return None
+        last, node = best
+        return Match(
+            index,
+            last,
+            tokens[index].start,
+            tokens[last - 1].end,
+            frozenset(node.values),
+            " ".join(t.text for t in tokens[index:last]),
+        )
+
+    def find_all(self, tokens: Sequence[Token]) -> list[Match]:
+        """Non-overlapping matches, scanning left to right and taking the longest at each position."""
+        out = []
+        index = 0
+        while index < len(tokens):
+            match = self.match_at(tokens, index)
+            if match is None:
+                index += 1
+            else:
+                out.append(match)
+                index = match.last
+        return out
