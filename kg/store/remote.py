@@ -1,0 +1,530 @@
+"""A store kept in any SPARQL 1.1 server (the scale-out path), reached through SPARQLWrapper.
+
+Reads go to the server's SPARQL 1.1 query endpoint and come back as the same pyoxigraph result objects the embedded
+store returns (:class:`pyoxigraph.QuerySolutions`, :class:`pyoxigraph.QueryBoolean`,
+:class:`pyoxigraph.QueryTriples`), so the API and the build cannot tell the two apart.
+
+Writes use SPARQL 1.1 Update only (``INSERT DATA`` in chunks, ``MOVE``, ``DROP``), which every server supports:
+:meth:`RemoteStore.replace_graphs` first writes each new graph under a temporary graph name, and only when every chunk
+of every graph has been accepted swaps them in with one request of ``MOVE`` operations. A failed ingest therefore
+leaves the old graphs in place (and removes its temporary graphs). How atomic the final swap request is depends on the
+server: Virtuoso runs one request in one transaction.
+
+Server differences handled here (Virtuoso 7.2 from Debian is the one we test):
+
+- Virtuoso refuses blank nodes in ``INSERT DATA``; chunks with blank nodes are sent as ``INSERT {...} WHERE {}``,
+  and all triples connected through a blank node go in the same chunk (a blank node label means one node only within
+  one request).
+- Virtuoso names blank nodes ``nodeID://b123`` in results, which is not a valid blank node label; they are renamed
+  (injectively) before parsing.
+- Virtuoso answers a query that ran over its ``MaxQueryExecutionTime`` with a *partial* result and an ``X-SQL-State``
+  header; that is turned into :class:`kg.errors.QueryTimeout` rather than a silently truncated answer.
+- Virtuoso's DESCRIBE finds nothing over its implicit union default graph, so a DESCRIBE without a dataset names
+  every graph of :meth:`RemoteStore.graph_names` as a default graph; it also returns triples *into* the resource.
+- Virtuoso lower-cases language tags (``fr-CA`` comes back as ``fr-ca``; RDF compares them case-insensitively).
+- Virtuoso's default graph is the union of *all* its graphs, including its own system graphs (``virtrdf:`` and a few
+  more, about 2,500 triples in a fresh database); :meth:`RemoteStore.graph_names` leaves those out, but a query over
+  the default graph (``COUNT(*)`` of everything, for instance) sees them.
+
+Substitutions (pre-bound variables, as pyoxigraph's ``substitutions=``) are sent as a ``VALUES`` block placed first in
+the query's top-level ``WHERE`` group; values are written as RDF terms by pyoxigraph, never spliced as raw text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import uuid
+import urllib.error
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Union
+
+import pyoxigraph as ox
+from SPARQLWrapper import DIGEST, POST, SPARQLWrapper, URLENCODED
+from SPARQLWrapper.SPARQLExceptions import (
+    EndPointInternalError,
+    EndPointNotFound,
+    QueryBadFormed,
+    SPARQLWrapperException,
+    Unauthorized,
+    URITooLong,
+)
+
+from kg.errors import BadInput, BadQuery, KGError, QueryTimeout, StoreError
+from kg.namespaces import GRAPH_BASE
+
+log = logging.getLogger(__name__)
+
+QueryResult = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+Statement = Union[ox.Triple, ox.Quad]
+
+# Graphs a fresh Virtuoso database holds for itself; never ours, never listed.
+SYSTEM_GRAPH_PREFIXES: tuple[str, ...] = (
+    "http://www.openlinksw.com/",
+    "http://www.w3.org/ns/ldp#",
+    "http://localuriqaserver/",
+    "http://localhost:8890/",
+    "urn:activitystreams-owl:map",
+    "virtrdf:",
+)
+TEMP_GRAPH_BASE = GRAPH_BASE + "tmp/"
+"""Temporary graphs of an unfinished :meth:`RemoteStore.replace_graphs` live under this prefix."""
+
+CHUNK_TRIPLES = 2_000
+CHUNK_BYTES = 400_000
+
+_ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
+_ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=0.4"
+_RDF_TYPES: dict[str, ox.RdfFormat] = {
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "text/ntriples": ox.RdfFormat.N_TRIPLES,
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "text/rdf+n3": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+_RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+_JSON_BNODE = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")([^"]*)(")')
+
+
+def _safe_label(raw: bytes) -> bytes:
+    """An injective renaming of a server's blank node id to a valid label (letters, digits; ``_xx`` escapes)."""
+    out = bytearray(b"b")
+    for byte in raw:
+        if (48 <= byte <= 57) or (65 <= byte <= 90) or (97 <= byte <= 122):
+            out.append(byte)
+        else:
+            out += b"_%02x" % byte
+    return bytes(out)
+
+
+def _fix_json_bnodes(body: bytes) -> bytes:
+    if b'"bnode"' not in body:
+        return body
+    return _JSON_BNODE.sub(lambda m: m.group(1) + _safe_label(m.group(2)) + m.group(3), body)
+
+
+# --- query text -----------------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<open>\{)
+  | (?P<close>\})
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def query_form(sparql: str) -> str:
+    """``SELECT``, ``CONSTRUCT``, ``ASK`` or ``DESCRIBE``: the first form keyword outside strings, IRIs and comments
+    (``SELECT`` when none is found: the server will say what is wrong).
+
+    >>> query_form("PREFIX s: <http://ex/SELECT> # ASK\nCONSTRUCT { ?s ?p 'SELECT' } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    for match in _TOKEN.finditer(sparql):
+        if match.lastgroup == "word":
+            word = match.group().upper()
+            if word in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE"):
+                return word
+    return "SELECT"
+
+
+def _where_brace(sparql: str) -> int:
+    """Offset just after the ``{`` that opens the query's top-level WHERE group.
+
+    Raises :class:`BadQuery` when there is none (or for ``CONSTRUCT WHERE {...}``, whose group is also the template).
+    """
+    depth = 0
+    form: str | None = None
+    saw_where = False
+    top_groups = 0
+    for match in _TOKEN.finditer(sparql):
+        kind = match.lastgroup
+        if kind == "word" and depth == 0:
+            word = match.group().upper()
+            if form is None and word in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE"):
+                form = word
+            elif word == "WHERE":
+                saw_where = True
+        elif kind == "open":
+            if depth == 0:
+                top_groups += 1
+                is_where = saw_where or form in ("SELECT", "ASK", "DESCRIBE") or (form == "CONSTRUCT" and top_groups == 2)
+                if is_where:
+                    if form == "CONSTRUCT" and top_groups == 1:
+                        raise BadQuery("substitutions are not supported with the short form CONSTRUCT WHERE {...}")
+                    return match.end()
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+    raise BadQuery("no WHERE group found to bind the parameters in")
+
+
+def _values_block(substitutions: Mapping[Any, Any]) -> str:
+    names: list[str] = []
+    terms: list[str] = []
+    for var, term in substitutions.items():
+        name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise BadInput(f"not a variable name: {name!r}")
+        if not isinstance(term, (ox.NamedNode, ox.Literal)):
+            raise BadInput(f"?{name} can only be bound to an IRI or a literal on a remote store, not {term!r}")
+        names.append("?" + name)
+        terms.append(str(term))
+    return f" VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }} "
+
+
+def bind_values(sparql: str, substitutions: Mapping[Any, Any] | None) -> str:
+    """The query with ``substitutions`` (variable -> IRI or literal) bound by a VALUES block at the start of its
+    top-level WHERE group; the query unchanged when there are none.
+
+    >>> bind_values("SELECT ?c WHERE { ?c ?p ?t }", {ox.Variable("t"): ox.NamedNode("http://ex/t")})
+    'SELECT ?c WHERE { VALUES (?t) { (<http://ex/t>) }  ?c ?p ?t }'
+
+    Raises :class:`BadQuery` when the query has no WHERE group and :class:`BadInput` for a blank node value.
+    """
+    if not substitutions:
+        return sparql
+    at = _where_brace(sparql)
+    return sparql[:at] + _values_block(substitutions) + sparql[at:]
+
+
+# --- writing --------------------------------------------------------------------------------------------------------
+
+
+def _term_text(term: Any) -> str:
+    if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)):
+        return str(term)
+    raise BadInput(f"cannot write {term!r} to a remote store (RDF-star terms are not supported)")
+
+
+def _chunks(triples: Iterable[Statement]) -> Iterator[tuple[list[str], bool]]:
+    """Lines ``s p o .`` grouped into chunks of at most about CHUNK_TRIPLES triples / CHUNK_BYTES bytes; triples
+    linked through blank nodes stay in one chunk. Yields (lines, has_blank_nodes)."""
+    plain: list[str] = []
+    plain_bytes = 0
+    parent: dict[str, str] = {}
+    with_bnodes: list[tuple[list[str], str]] = []
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for t in triples:
+        s, p, o = t.subject, t.predicate, t.object
+        line = f"{_term_text(s)} {_term_text(p)} {_term_text(o)} ."
+        bnodes = [n.value for n in (s, o) if isinstance(n, ox.BlankNode)]
+        if not bnodes:
+            plain.append(line)
+            plain_bytes += len(line)
+            if len(plain) >= CHUNK_TRIPLES or plain_bytes >= CHUNK_BYTES:
+                yield plain, False
+                plain, plain_bytes = [], 0
+            continue
+        for b in bnodes:
+            parent.setdefault(b, b)
+        if len(bnodes) == 2:
+            ra, rb = find(bnodes[0]), find(bnodes[1])
+            if ra != rb:
+                parent[ra] = rb
+        with_bnodes.append(([line], bnodes[0]))
+    if plain:
+        yield plain, False
+    if not with_bnodes:
+        return
+    groups: dict[str, list[str]] = {}
+    for lines, b in with_bnodes:
+        groups.setdefault(find(b), []).extend(lines)
+    chunk: list[str] = []
+    size = 0
+    for lines in groups.values():
+        if chunk and (len(chunk) + len(lines) > CHUNK_TRIPLES or size >= CHUNK_BYTES):
+            yield chunk, True
+            chunk, size = [], 0
+        chunk.extend(lines)
+        size += sum(len(x) for x in lines)
+    if chunk:
+        yield chunk, True
+
+
+def _insert(graph: str, lines: list[str], has_bnodes: bool) -> str:
+    body = "\n".join(lines)
+    if has_bnodes:
+        return f"INSERT {{ GRAPH <{graph}> {{\n{body}\n}} }} WHERE {{}}"
+    return f"INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}"
+
+
+def _check_graph_iri(iri: str) -> str:
+    if not re.fullmatch(r"[^<>\"{}|^`\\\x00-\x20]+", iri) or ":" not in iri:
+        raise BadInput(f"not a graph IRI: {iri!r}")
+    return iri
+
+
+# --- the store ------------------------------------------------------------------------------------------------------
+
+
+class RemoteStore:
+    """The graph in a SPARQL 1.1 server.
+
+    ``query_url`` is its query endpoint, ``update_url`` its update endpoint (default: the query URL); ``user`` and
+    ``password`` are sent with HTTP digest (or basic) authentication when given; ``timeout`` is the seconds one HTTP
+    request may take; ``read_only`` refuses every write with :class:`kg.errors.StoreError`.
+    """
+
+    def __init__(
+        self,
+        query_url: str,
+        *,
+        update_url: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60.0,
+        read_only: bool = False,
+    ) -> None:
+        if not re.match(r"^https?://", query_url):
+            raise BadInput(f"a remote store needs an http(s) URL, not {query_url!r}")
+        self.query_url = query_url
+        self.update_url = update_url or query_url
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+        self.read_only = read_only
+
+    @classmethod
+    def from_settings(cls, settings: Any, read_only: bool = False) -> RemoteStore:
+        """A store for ``settings.store`` (URL), ``store_update``, ``store_user``, ``store_password``; the request
+        timeout is the query timeout plus a margin for the transfer."""
+        return cls(
+            settings.store,
+            update_url=settings.store_update,
+            user=settings.store_user,
+            password=settings.store_password,
+            timeout=float(settings.query_timeout) + 10.0,
+            read_only=read_only,
+        )
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.query_url!r}{', read_only=True' if self.read_only else ''})"
+
+    # -- HTTP ------------------------------------------------------------------------------------------------
+    def _wrapper(self, url: str) -> SPARQLWrapper:
+        sw = SPARQLWrapper(url, agent="declarations-kg")
+        sw.setMethod(POST)
+        sw.setRequestMethod(URLENCODED)
+        sw.setTimeout(max(1, int(round(self.timeout))))
+        sw.setOnlyConneg(True)  # no `format=`/`output=` parameters: the Accept header decides
+        if self.user is not None:
+            sw.setHTTPAuth(DIGEST)
+            sw.setCredentials(self.user, self.password or "")
+        return sw
+
+    def _send(self, sw: SPARQLWrapper, what: str) -> tuple[bytes, str, Mapping[str, str]]:
+        """Run the request; returns (body, media type, headers). Maps failures to our errors."""
+        try:
+            result = sw.query()
+            response = result.response
+            body = response.read()
+            headers = {k.lower(): v for k, v in response.headers.items()}
+        except QueryBadFormed as exc:
+            raise BadQuery(f"the store refused the {what}: {_short(exc)}") from exc
+        except Unauthorized as exc:
+            raise StoreError(f"the store at {sw.endpoint} refused our credentials for the {what}") from exc
+        except (EndPointNotFound, URITooLong, EndPointInternalError, SPARQLWrapperException) as exc:
+            raise StoreError(f"the store at {sw.endpoint} failed on the {what}: {_short(exc)}") from exc
+        except urllib.error.HTTPError as exc:
+            raise StoreError(f"the store at {sw.endpoint} answered HTTP {exc.code} to the {what}") from exc
+        except (TimeoutError, socket.timeout) as exc:
+            raise QueryTimeout(f"the store did not answer the {what} within {self.timeout:.0f} s") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+                raise QueryTimeout(f"the store did not answer the {what} within {self.timeout:.0f} s") from exc
+            raise StoreError(f"cannot reach the store at {sw.endpoint}: {exc.reason}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot reach the store at {sw.endpoint}: {exc}") from exc
+        if "x-sql-state" in headers:
+            # Virtuoso's "anytime" answer: a partial result after MaxQueryExecutionTime.
+            raise QueryTimeout(
+                f"the store stopped the {what} at its time limit and returned a partial result "
+                f"({headers.get('x-sql-message', headers['x-sql-state'])})"
+            )
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        return body, media, headers
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Any, Any] | None = None,
+        use_default_graph_as_union: bool = True,
+        default_graph: Any = None,
+        named_graphs: Iterable[Any] | None = None,
+    ) -> QueryResult:
+        """Run a SPARQL query on the server; returns pyoxigraph results like the embedded store.
+
+        ``default_graph`` (one graph or a list) and ``named_graphs`` become ``default-graph-uri`` and
+        ``named-graph-uri``. Without them the server's default graph is used, which on Virtuoso (and most servers
+        configured for it) is the union of all graphs; ``use_default_graph_as_union=False`` without a default graph
+        asks for an empty default graph. Raises :class:`BadQuery` (the server refused the query),
+        :class:`QueryTimeout` and :class:`StoreError`.
+        """
+        text = bind_values(sparql, substitutions)
+        sw = self._wrapper(self.query_url)
+        sw.setQuery(text)
+        form = query_form(text)
+        sw.addCustomHttpHeader("Accept", _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS)
+        defaults = _iris(default_graph)
+        if not defaults and not use_default_graph_as_union:
+            defaults = [TEMP_GRAPH_BASE + "empty"]  # a graph nobody writes: an empty default graph
+        elif not defaults and form == "DESCRIBE" and named_graphs is None:
+            # Virtuoso describes nothing over its implicit union; name the union's graphs explicitly.
+            defaults = self.graph_names() or [TEMP_GRAPH_BASE + "empty"]
+        for g in defaults:
+            sw.addParameter("default-graph-uri", g)
+        for g in _iris(named_graphs):
+            sw.addParameter("named-graph-uri", g)
+        body, media, _ = self._send(sw, "query")
+        return _parse_result(body, media)
+
+    def graph_names(self) -> list[str]:
+        """IRIs of the named graphs that hold triples, the server's own system graphs and our temporary graphs left
+        out, sorted."""
+        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        assert isinstance(result, ox.QuerySolutions)
+        names = []
+        for row in result:
+            g = row["g"]
+            if isinstance(g, ox.NamedNode) and not _is_hidden(g.value):
+                names.append(g.value)
+        return sorted(names)
+
+    def export(self, target: str | Path | IO[bytes], format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
+        """Write every graph of :meth:`graph_names` to ``target`` (a path or a binary stream) in ``format``
+        (N-Quads or TriG keep the graphs; a triples format merges them)."""
+        quads: list[ox.Quad] = []
+        for g in self.graph_names():
+            triples = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")
+            graph = ox.NamedNode(g)
+            quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)  # type: ignore[union-attr]
+        if not format.supports_datasets:
+            quads = [ox.Quad(q.subject, q.predicate, q.object) for q in quads]
+        ox.serialize(quads, output=target if not isinstance(target, str) else Path(target), format=format)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def update(self, sparql_update: str) -> None:
+        """Send one SPARQL 1.1 Update request. Raises :class:`StoreError` on a read-only store or a failure."""
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        sw = self._wrapper(self.update_url)
+        sw.setQuery(sparql_update)  # SPARQLWrapper sees the update keyword and sends it as `update=`
+        self._send(sw, "update")
+
+    def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
+        """Replace each named graph in ``graphs`` by the given triples (a quad's graph is ignored) and drop the
+        graphs in ``remove``: all or none, as far as the server allows.
+
+        Every new graph is first written under a temporary name; only when all were accepted does one update request
+        ``MOVE`` them over the old ones and ``DROP`` the removed ones. On any failure before that request the
+        temporary graphs are dropped and the old graphs are untouched. Raises :class:`StoreError` (or
+        :class:`BadInput` for a term the server cannot take).
+        """
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        token = uuid.uuid4().hex
+        temp: dict[str, str] = {}
+        empty: list[str] = []
+        try:
+            for n, (graph, triples) in enumerate(graphs.items()):
+                graph = _check_graph_iri(str(graph.value if isinstance(graph, ox.NamedNode) else graph))
+                tmp = f"{TEMP_GRAPH_BASE}{token}/{n}"
+                temp[graph] = tmp
+                count = 0
+                for lines, has_bnodes in _chunks(triples):
+                    self.update(_insert(tmp, lines, has_bnodes))
+                    count += len(lines)
+                if count == 0:
+                    empty.append(graph)
+                    del temp[graph]
+                log.debug("wrote %d triples of %s to %s", count, graph, tmp)
+        except BaseException:
+            self._drop_quietly(list(temp.values()) + [f"{TEMP_GRAPH_BASE}{token}/{len(temp)}"])
+            raise
+        ops = [f"MOVE SILENT GRAPH <{tmp}> TO GRAPH <{graph}>" for graph, tmp in temp.items()]
+        drops = set(empty) | {_check_graph_iri(str(g.value if isinstance(g, ox.NamedNode) else g)) for g in remove}
+        ops += [f"DROP SILENT GRAPH <{g}>" for g in sorted(drops - set(temp))]
+        if not ops:
+            return
+        try:
+            self.update(" ;\n".join(ops))
+        except KGError:
+            self._drop_quietly(list(temp.values()))
+            raise
+        log.info("replaced %d graphs and removed %d on %s", len(temp), len(drops - set(temp)), self.query_url)
+
+    def _drop_quietly(self, graphs: list[str]) -> None:
+        for g in graphs:
+            try:
+                self.update(f"DROP SILENT GRAPH <{g}>")
+            except KGError as exc:  # the store is failing already; the first error is the one to report
+                log.warning("could not drop temporary graph %s: %s", g, exc.detail)
+
+    def close(self) -> None:
+        """Nothing to release: each request opens its own connection."""
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text if len(text) < 600 else text[:600] + "..."
+
+
+def _iris(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, ox.NamedNode)):
+        value = [value]
+    out = []
+    for v in value:
+        if isinstance(v, ox.DefaultGraph):
+            continue
+        out.append(_check_graph_iri(v.value if isinstance(v, ox.NamedNode) else str(v)))
+    return out
+
+
+def _is_hidden(iri: str) -> bool:
+    return iri.startswith(TEMP_GRAPH_BASE) or iri.startswith(SYSTEM_GRAPH_PREFIXES)
+
+
+def _parse_result(body: bytes, media: str) -> QueryResult:
+    """pyoxigraph results from a response body and its media type; raises :class:`StoreError` for anything else."""
+    try:
+        if media in _RESULT_TYPES:
+            fmt = _RESULT_TYPES[media]
+            if fmt == ox.QueryResultsFormat.JSON:
+                body = _fix_json_bnodes(body)
+            return ox.parse_query_results(body, fmt)
+        if media in _RDF_TYPES:
+            fmt_rdf = _RDF_TYPES[media]
+            holder = ox.Store()
+            holder.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ox.parse(body, fmt_rdf))
+            result = holder.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+            return result
+    except SyntaxError as exc:
+        raise StoreError(f"the store's answer ({media}) does not parse: {exc}") from exc
+    raise StoreError(f"the store answered with an unexpected media type {media!r}")
