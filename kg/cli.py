@@ -66,13 +66,34 @@ def validate(
     skip_reasoner: Annotated[
         bool, typer.Option("--skip-reasoner", envvar="KG_SKIP_REASONER", help="Do not run HermiT (needs Java).")
     ] = False,
+    ontology_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--ontology-dir",
+            envvar="KG_ONTOLOGY_DIR",
+            help="Folder to check instead of the project's ontology/ (e.g. a copy with your changes).",
+            show_envvar=True,
+        ),
+    ] = None,
+    docs: Annotated[
+        Optional[Path],
+        typer.Option("--docs", help="Also write the HTML documentation of the ontology to this file."),
+    ] = None,
 ) -> None:
     """Check the ontology, schemes, reference data and shapes: parsing, declared terms, labels and comments,
-    SHACL on the reference data, and HermiT consistency and classification. Exits 1 on any failure."""
+    OWL 2 DL typing, SHACL on the reference data, and HermiT consistency and classification. Exits 1 on any failure."""
     from kg.validate import print_report, run_checks
 
-    report = run_checks(reasoner=not skip_reasoner)
+    report = run_checks(reasoner=not skip_reasoner, ontology_dir=ontology_dir)
     print_report(report)
+    if docs is not None:
+        from kg.docs import write_ontology_html
+
+        try:
+            write_ontology_html(docs, ontology_dir=ontology_dir)
+        except KGError as exc:
+            _fail(exc)
+        typer.echo(f"wrote {docs}")
     if not report.ok:
         raise typer.Exit(code=1)
 
