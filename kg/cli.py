@@ -98,6 +98,52 @@ def validate(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def serve(
+    store: StoreOpt = None,
+    host: Annotated[
+        Optional[str], typer.Option("--host", envvar="KG_HOST", show_envvar=True, help="Address to listen on [default: 127.0.0.1].")
+    ] = None,
+    port: Annotated[
+        Optional[int], typer.Option("--port", envvar="KG_PORT", show_envvar=True, help="Port to listen on [default: 8000].")
+    ] = None,
+    query_timeout: Annotated[
+        Optional[float],
+        typer.Option(
+            "--query-timeout", envvar="KG_QUERY_TIMEOUT", show_envvar=True, help="Seconds a query may run [default: 30]."
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option("--workers", envvar="KG_WORKERS", show_envvar=True, help="Query worker processes [default: 2]."),
+    ] = None,
+    get: Annotated[
+        Optional[str],
+        typer.Option("--get", help="Answer one GET of this path in-process, print the body, exit 1 unless 200."),
+    ] = None,
+) -> None:
+    """Serve the SPARQL endpoint, linked data and REST API over the store (default 127.0.0.1:8000)."""
+    settings = _settings(store=store, host=host, port=port, query_timeout=query_timeout, workers=workers)
+    try:
+        if get is not None:
+            from api.server import get_once
+
+            status, content_type, body = get_once(settings, get)
+            sys.stdout.buffer.write(body)
+            if body and not body.endswith(b"\n"):
+                sys.stdout.buffer.write(b"\n")
+            sys.stdout.flush()
+            if status != 200:
+                typer.secho(f"GET {get}: {status} ({content_type})", fg=typer.colors.RED, err=True)
+                raise typer.Exit(code=1)
+            return
+        from api.server import serve as run_server
+
+        run_server(settings)
+    except KGError as exc:
+        _fail(exc)
+
+
 @app.command("settings")
 def show_settings() -> None:
     """List every setting with its environment variable, current value and meaning."""

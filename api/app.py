@@ -1,0 +1,94 @@
+"""The application factory: ``create_app(settings)`` builds a fresh FastAPI app from its routers.
+
+The lifespan starts the query engine (worker processes over the embedded store, or the remote store) and stops
+it on shutdown. Routers of other surfaces are included when their module exists (see :data:`OPTIONAL_ROUTERS`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.cache import ResultCache
+from api.limits import ClientLimiter
+from api.problems import install_problem_handlers
+from api.querying import QueryService
+from api.routers import sparql
+from api.workers import QueryEngine, StoreEngine, WorkerPool
+from kg import __version__
+from kg.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Router modules of the other surfaces, included (their ``router``) when they can be imported.
+OPTIONAL_ROUTERS: tuple[str, ...] = (
+    "api.routers.ui",
+    "api.routers.linked_data",
+    "api.routers.rest",
+)
+
+
+def make_engine(settings: Settings) -> QueryEngine:
+    """The query engine for ``settings.store``: worker processes over a folder, or the remote store's interface
+    (threads; the remote server enforces the time limit)."""
+    from kg.store import is_remote, open_store
+
+    if is_remote(settings.store):
+        store = open_store(settings, read_only=True)
+        generation_of = getattr(store, "generation", None)
+        return StoreEngine(
+            store,
+            timeout=settings.query_timeout,
+            generation_of=(lambda s: str(s.generation())) if callable(generation_of) else None,
+        )
+    return WorkerPool(settings.store, size=settings.workers, timeout=settings.query_timeout)
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            log.debug("router %s not present", name)
+            continue
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application serving ``settings.store`` (default: settings from the environment)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        await engine.start()
+        app.state.query_service = QueryService(engine, app.state.result_cache)
+        try:
+            yield
+        finally:
+            app.state.query_service = None
+            await engine.close()
+
+    app = FastAPI(
+        title="Declarations knowledge graph",
+        version=__version__,
+        description="SPARQL 1.1 endpoint, linked data and REST lookup over a knowledge graph of intergovernmental "
+        "declarations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.result_cache = ResultCache(settings.result_cache_bytes)
+    app.state.client_limiter = ClientLimiter(settings.max_queries_per_client)
+    app.state.query_service = None
+    install_problem_handlers(app)
+    app.include_router(sparql.router)
+    _include_optional_routers(app)
+    return app
