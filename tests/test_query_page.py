@@ -1,0 +1,400 @@
+"""The browser query page of /sparql (api/routers/ui.py): its HTML, its assets, and a real run in headless Chromium.
+
+The page is tested against a small app of our own: the query-page router plus a minimal ``/sparql`` backed by an
+in-memory Oxigraph store holding a few declaration-shaped triples, served by a real uvicorn on 127.0.0.1. The browser
+tests drive Debian's ``chromium`` through playwright-core (from ``npm ci``), open a permalink, wait for the results
+table, check its rows and save a screenshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.testclient import TestClient
+
+from api.routers import ui
+from kg.errors import KGError
+from kg.namespaces import PREFIXES
+from kg.paths import PROJECT_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+PLAYWRIGHT_CORE = PROJECT_DIR / "node_modules" / "playwright-core"
+
+DATA = """
+@prefix dec: <https://w3id.org/declarations/ontology#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix decl: <https://w3id.org/declarations/id/declaration/> .
+@prefix cl: <https://w3id.org/declarations/id/clause/lac-2010-migration-communique/> .
+
+decl:lac-2010-migration-communique a dec:Declaration ;
+    dcterms:title "Special Communiqué on Cooperation on Migration Issues"@en ;
+    dcterms:date "2010-02-23"^^xsd:date .
+decl:lima-declaration-2008 a dec:Declaration ;
+    dcterms:title "Lima Declaration"@en ;
+    dcterms:date "2008-05-16"^^xsd:date .
+cl:1 a dec:Clause, dec:Recognition ;
+    dec:partOf decl:lac-2010-migration-communique ; dec:position 1 ;
+    dec:text "Recognise the contribution of migrants." .
+cl:2 a dec:Clause, dec:Commitment ;
+    dec:partOf decl:lac-2010-migration-communique ; dec:position 2 ;
+    dec:text "Resolve to strengthen dialogue <on> migration & development." .
+cl:3 a dec:Clause, dec:Appeal ;
+    dec:partOf decl:lac-2010-migration-communique ; dec:position 3 ;
+    dec:text "Call for lower costs of remittances." .
+"""
+
+CLAUSES_QUERY = """PREFIX dec: <https://w3id.org/declarations/ontology#>
+SELECT ?clause ?position ?text WHERE {
+  ?clause dec:partOf <https://w3id.org/declarations/id/declaration/lac-2010-migration-communique> ;
+          dec:position ?position ; dec:text ?text .
+} ORDER BY ?position
+"""
+
+_RESULT_FORMATS = {
+    "json": pyoxigraph.QueryResultsFormat.JSON,
+    "xml": pyoxigraph.QueryResultsFormat.XML,
+    "csv": pyoxigraph.QueryResultsFormat.CSV,
+    "tsv": pyoxigraph.QueryResultsFormat.TSV,
+}
+_MEDIA = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+          "csv": "text/csv", "tsv": "text/tab-separated-values"}
+
+
+def make_app() -> FastAPI:
+    """The query-page router plus a minimal SPARQL endpoint over an in-memory store (SELECT/ASK and CONSTRUCT)."""
+    store = pyoxigraph.Store()
+    store.load(DATA.encode(), pyoxigraph.RdfFormat.TURTLE, to_graph=pyoxigraph.DefaultGraph())
+    app = FastAPI()
+    app.include_router(ui.router)
+
+    @app.exception_handler(KGError)
+    async def _problem(_request: Request, exc: KGError) -> JSONResponse:
+        return JSONResponse({"title": exc.title, "detail": exc.detail, "status": exc.status}, status_code=exc.status,
+                            media_type="application/problem+json")
+
+    def answer(query: str, fmt: str | None, accept: str) -> Response:
+        try:
+            result = store.query(query)
+        except SyntaxError as exc:
+            return JSONResponse({"title": "Bad SPARQL query", "detail": str(exc), "status": 400}, status_code=400,
+                                media_type="application/problem+json")
+        if isinstance(result, pyoxigraph.QueryTriples):
+            return Response(result.serialize(format=pyoxigraph.RdfFormat.TURTLE), media_type="text/turtle")
+        if fmt is None:
+            fmt = next((f for f, m in _MEDIA.items() if m in accept), "json")
+        return Response(result.serialize(format=_RESULT_FORMATS[fmt]), media_type=_MEDIA[fmt])
+
+    @app.get("/sparql")
+    def sparql_get(request: Request, query: str | None = None, format: str | None = None) -> Response:
+        accept = request.headers.get("accept", "")
+        if format is None and "text/html" in accept:
+            return ui.query_page_response(request, query)
+        if query is None:
+            return Response("service description", media_type="text/turtle")
+        return answer(query, format, accept)
+
+    @app.post("/sparql")
+    async def sparql_post(request: Request) -> Response:
+        form = await request.form()
+        return answer(str(form["query"]), None, request.headers.get("accept", ""))
+
+    return app
+
+
+@pytest.fixture()
+def client() -> Iterator[TestClient]:
+    with TestClient(make_app()) as test_client:
+        yield test_client
+
+
+def _config(html: str) -> dict:
+    start = html.index('<script type="application/json" id="kg-config">') + len(
+        '<script type="application/json" id="kg-config">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+# ---------------------------------------------------------------- the HTML and the assets
+
+
+def test_page_lists_examples_prefixes_and_yasgui_assets(client: TestClient) -> None:
+    response = client.get("/sparql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Accept" in response.headers["vary"]
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    html = response.text
+    config = _config(html)
+    assert config["endpoint"] == "/sparql"
+    assert config["prefixes"] == PREFIXES
+    assert config["query"] is None and config["autorun"] is False
+    examples = ui.load_examples()
+    assert examples, "queries/ holds at least one example query"
+    assert [e["name"] for e in config["examples"]] == [e.name for e in examples]
+    for example in examples:
+        assert f'data-example="{example.name}"' in html
+        assert example.summary in html or example.summary.replace("'", "&#39;") in html
+    # Every asset the page loads comes from our own server.
+    for src in ("/static/ui/query.js", "/static/ui/query.css"):
+        assert src in html
+    assert "http://" not in html.split("<body", 1)[0].replace("http://www.w3.org", "")
+    if ui.vendor_available():
+        assert config["editor"] == "yasgui"
+        for asset in ("yasqe.min.js", "yasqe.min.css", "yasr.min.js", "yasr.min.css"):
+            assert f"/static/vendor/{asset}" in html
+            served = client.get(f"/static/vendor/{asset}")
+            assert served.status_code == 200, asset
+            assert len(served.content) > 5000
+    else:
+        assert config["editor"] == "plain"
+
+
+def test_permalink_query_is_embedded_safely(client: TestClient) -> None:
+    hostile = 'SELECT * WHERE { ?s ?p "</script><script>alert(1)</script>" }'
+    response = client.get("/sparql", params={"query": hostile}, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+    config = _config(response.text)
+    assert config["query"] == hostile
+    assert config["autorun"] is True
+
+
+def test_plain_fallback_when_yasgui_is_not_installed(client: TestClient, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ui, "NODE_MODULES_DIR", tmp_path / "node_modules")
+    response = client.get("/sparql", params={"query": CLAUSES_QUERY}, headers={"Accept": "text/html"})
+    html = response.text
+    assert response.status_code == 200
+    assert _config(html)["editor"] == "plain"
+    assert 'id="plain-notice"' in html and "make install" in html
+    assert '<textarea id="query-text"' in html
+    assert "yasqe.min.js" not in html
+    assert client.get("/static/vendor/yasqe.min.js").status_code == 404
+
+
+def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
+    js = client.get("/static/ui/query.js")
+    assert js.status_code == 200
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert "max-age" in js.headers["cache-control"]
+    assert client.get("/static/ui/query.css").headers["content-type"].startswith("text/css")
+    for bad in ("..%2Fapp.py", "%2E%2E", "missing.js", ".hidden"):
+        assert client.get(f"/static/ui/{bad}").status_code == 404, bad
+    assert client.get("/static/vendor/package.json").status_code == 404
+    assert client.get("/static/ui/../routers/ui.py").status_code == 404
+
+
+def test_front_matter_reader(tmp_path: Path) -> None:
+    (tmp_path / "b_second.rq").write_text(
+        "#+ summary: Second\n#+ description: >-\n#+   Long text\n#+ tags: [a, b]\n\nSELECT * WHERE {}\n"
+    )
+    (tmp_path / "a_first.rq").write_text("# plain comment\nASK {}\n")
+    (tmp_path / "c_bad.rq").write_text("#+ summary: [unclosed\nASK {}\n")
+    examples = ui.load_examples(tmp_path)
+    assert [e.name for e in examples] == ["a_first", "b_second", "c_bad"]
+    assert examples[0].summary == "a first" and examples[0].query.startswith("# plain comment")
+    assert (examples[1].summary, examples[1].description, examples[1].tags) == ("Second", "Long text", ["a", "b"])
+    assert examples[1].query == "SELECT * WHERE {}\n"
+    assert examples[2].summary == "c bad" and examples[2].query == "ASK {}\n"
+    assert ui.load_examples(tmp_path / "absent") == []
+
+
+def test_example_queries_have_front_matter_and_parse() -> None:
+    for example in ui.load_examples():
+        assert example.summary and example.summary != example.name.replace("_", " "), example.name
+        pyoxigraph.Store().query(example.query)  # raises SyntaxError when it does not parse
+
+
+# ---------------------------------------------------------------- headless Chromium
+
+DRIVER = r"""
+const { chromium } = require(process.env.PW_CORE);
+const opts = JSON.parse(process.argv[2]);
+(async () => {
+  const context = await chromium.launchPersistentContext(opts.userDataDir, {
+    executablePath: opts.chromium, headless: true, viewport: { width: 1280, height: 860 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync"],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const requests = [], problems = [];
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  page.on("response", (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  const waitDone = async () => {
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 20000 });
+  };
+  await page.goto(opts.url);
+  if (opts.clickExample) {
+    await page.waitForSelector(".example");
+    await page.click(`.example[data-example="${opts.clickExample}"]`);
+  }
+  await waitDone();
+  const rows = await page.$$eval("#results table tbody tr",
+    (trs) => trs.map((tr) => Array.from(tr.cells).map((td) => td.innerText.trim())));
+  let completions = null;
+  if (opts.complete) {
+    // Prefix completion: type a prefixed name whose prefix is not declared and let the editor declare it.
+    await page.evaluate(() => {
+      const cm = document.querySelector(".CodeMirror").CodeMirror;
+      cm.focus();
+      cm.setCursor({ line: 2, ch: 2 });
+    });
+    await page.keyboard.type("?s a dec:");
+    await page.waitForFunction(() => /PREFIX\s+dec:/i.test(document.querySelector(".CodeMirror").CodeMirror.getValue())
+      || document.querySelector(".CodeMirror-hints"), null, { timeout: 5000 }).catch(() => {});
+    completions = await page.evaluate(() => document.querySelector(".CodeMirror").CodeMirror.getValue());
+  }
+  const info = await page.evaluate(() => ({
+    state: document.body.dataset.state, editor: document.body.dataset.editor, rows: document.body.dataset.rows,
+    status: document.getElementById("status").textContent, location: location.pathname + location.search,
+    permalink: document.getElementById("permalink").getAttribute("href"),
+    downloads: Array.from(document.querySelectorAll("#downloads a")).map((a) => a.getAttribute("href")),
+    highlighted: document.querySelectorAll(".CodeMirror .cm-keyword").length,
+  }));
+  await page.screenshot({ path: opts.screenshot, fullPage: true });
+  console.log(JSON.stringify({ rows, info, requests, problems, completions }));
+  await context.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="module")
+def live_url() -> Iterator[str]:
+    """A real uvicorn serving :func:`make_app` on a free loopback port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(make_app(), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def _need_browser() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("install chromium (Debian): apt-get install -y chromium")
+    if shutil.which("node") is None or not (PLAYWRIGHT_CORE / "package.json").is_file():
+        pytest.skip("needs node and playwright-core: run `make install` (npm ci)")
+
+
+def drive(url: str, tmp_path: Path, name: str, **options: object) -> dict:
+    """Open ``url`` in headless Chromium, wait for the query to finish, and return what the page showed."""
+    _need_browser()
+    script = tmp_path / "driver.cjs"
+    script.write_text(DRIVER)
+    shot = tmp_path / f"{name}.png"
+    opts = {"url": url, "chromium": str(CHROMIUM), "userDataDir": str(tmp_path / f"profile-{name}"),
+            "screenshot": str(shot), **options}
+    env = dict(os.environ, PW_CORE=str(PLAYWRIGHT_CORE))
+    done = subprocess.run(["node", str(script), json.dumps(opts)], capture_output=True, text=True, timeout=90,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shot.stat().st_size > 10_000
+    result["screenshot"] = shot
+    keep = os.environ.get("KG_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)
+    return result
+
+
+def _assert_offline(result: dict, base: str) -> None:
+    foreign = [u for u in result["requests"] if not u.startswith(base) and not u.startswith("data:")]
+    assert foreign == [], f"the page fetched from elsewhere: {foreign}"
+    assert result["problems"] == [], result["problems"]
+
+
+def _assert_clause_rows(result: dict) -> None:
+    rows = result["rows"]
+    assert len(rows) == 3, rows
+    texts = [" ".join(row) for row in rows]
+    assert "Recognise the contribution of migrants." in texts[0]
+    assert "Resolve to strengthen dialogue <on> migration & development." in texts[1]
+    assert "Call for lower costs of remittances." in texts[2]
+    assert "lac-2010-migration-communique/2" in texts[1]
+
+
+def test_browser_runs_a_permalinked_query(live_url: str, tmp_path: Path) -> None:
+    url = f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}"
+    result = drive(url, tmp_path, "query-page-permalink")
+    info = result["info"]
+    assert info["state"] == "done", info
+    _assert_clause_rows(result)
+    assert info["rows"] == "3" and "3 results" in info["status"]
+    assert info["location"] == f"/sparql?query={quote(CLAUSES_QUERY, safe='')}" or "query=" in info["location"]
+    assert info["permalink"].startswith("/sparql?query=")
+    assert sorted(h.rsplit("&format=", 1)[1] for h in info["downloads"]) == ["csv", "json", "tsv", "xml"]
+    if ui.vendor_available():
+        assert info["editor"] == "yasgui"
+        assert info["highlighted"] >= 3  # SELECT, WHERE, ORDER BY... are highlighted as keywords
+    _assert_offline(result, live_url)
+
+
+def test_browser_download_link_answers_csv(live_url: str, client: TestClient, tmp_path: Path) -> None:
+    result = drive(f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}", tmp_path, "query-page-download")
+    csv_link = next(h for h in result["info"]["downloads"] if h.endswith("&format=csv"))
+    response = client.get(csv_link)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines()[0].strip() == "clause,position,text"
+    assert len(response.text.strip().splitlines()) == 4
+
+
+def test_browser_example_is_one_click_away(live_url: str, tmp_path: Path) -> None:
+    result = drive(f"{live_url}/sparql", tmp_path, "query-page-example", clickExample="declarations")
+    info = result["info"]
+    assert info["state"] == "done", info
+    texts = [" ".join(row) for row in result["rows"]]
+    assert len(texts) == 2
+    assert "Special Communiqué on Cooperation on Migration Issues" in texts[0]  # newest first
+    assert "Lima Declaration" in texts[1]
+    _assert_offline(result, live_url)
+
+
+def test_browser_prefix_completion(live_url: str, tmp_path: Path) -> None:
+    if not ui.vendor_available():
+        pytest.skip("prefix completion is YASGUI's: run `make install` (npm ci)")
+    query = "SELECT * WHERE {\n  ?s ?p ?o .\n  \n} LIMIT 1"
+    result = drive(f"{live_url}/sparql?query={quote(query)}", tmp_path, "query-page-complete", complete=True)
+    assert f"PREFIX dec: <{PREFIXES['dec']}>" in result["completions"], result["completions"]
+
+
+def test_browser_plain_fallback_runs_a_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             live_url: str) -> None:
+    monkeypatch.setattr(ui, "NODE_MODULES_DIR", tmp_path / "no-node-modules")
+    result = drive(f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}", tmp_path, "query-page-plain")
+    assert result["info"]["editor"] == "plain"
+    _assert_clause_rows(result)
+    _assert_offline(result, live_url)
+
+
+def test_browser_shows_a_query_error(live_url: str, tmp_path: Path) -> None:
+    result = drive(f"{live_url}/sparql?query={quote('SELECT * WHERE { ?s ?p }')}", tmp_path, "query-page-error")
+    assert result["info"]["state"] == "error"
+    assert "failed" in result["info"]["status"]
