@@ -8,17 +8,24 @@ STORE ?= data/store
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 BUILD_INPUTS := $(shell find ontology kg -type f \( -name '*.ttl' -o -name '*.txt' -o -name '*.html' -o -name '*.pdf' -o -name '*.py' \) 2>/dev/null)
 
 .PHONY: install build serve test validate bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The query page's YASGUI files and the browser driver of its test, from the npm registry (package-lock.json).
+# Without npm the page still works with its plain editor, and the browser tests say what to install.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the query page will use its plain editor (install Node.js and npm, then make install)"; fi
 
 # The store is rebuilt when the ontology, the bundled declarations or the code change.
 $(STORE)/.built: $(STAMP) $(BUILD_INPUTS)
@@ -27,17 +34,17 @@ $(STORE)/.built: $(STAMP) $(BUILD_INPUTS)
 
 build: $(STORE)/.built
 
-serve: build
+serve: build $(NODE_STAMP)
 	$(KG) serve --store $(STORE) --host $(HOST) --port $(PORT)
 
 validate: $(STAMP)
 	$(KG) validate
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) data build *.egg-info node_modules
