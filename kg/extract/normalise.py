@@ -121,7 +121,9 @@ def _blocks(lines: list[str]) -> list[list[str]]:
 
 
 def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], frozenset[str]]:
-    words = Counter(w.lower() for w in re.findall(r"\w+(?:-\w+)*", text))
+    # Words broken at a line end are not evidence for themselves: leave them out of the count.
+    unbroken = re.sub(r"[\w-]*\w-[ \t]*\n\s*\w[\w-]*", " ", text)
+    words = Counter(w.lower() for w in re.findall(r"\w+(?:-\w+)*", unbroken))
     return words, frozenset(w.lower() for w in known_words)
 
 
