@@ -1,9 +1,9 @@
 """The browser query page of /sparql (api/routers/ui.py): its HTML, its assets, and a real run in headless Chromium.
 
-The page is tested against a small app of our own: the query-page router plus a minimal ``/sparql`` backed by an
-in-memory Oxigraph store holding a few declaration-shaped triples, served by a real uvicorn on 127.0.0.1. The browser
+The page is tested in the real app (``create_app``: the endpoint with its query workers, and this page) over an
+Oxigraph store on disk holding a few declaration-shaped triples, served by a real uvicorn on 127.0.0.1. The browser
 tests drive Debian's ``chromium`` through playwright-core (from ``npm ci``), open a permalink, wait for the results
-table, check its rows and save a screenshot.
+table, check its rows and save a screenshot (also copied to ``$KG_SCREENSHOT_DIR`` when that is set).
 """
 
 from __future__ import annotations
@@ -11,25 +11,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pyoxigraph
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
+from helpers.server import live_server
 
+from api.app import create_app
 from api.routers import ui
-from kg.errors import KGError
 from kg.namespaces import PREFIXES
 from kg.paths import PROJECT_DIR
+from kg.settings import Settings
+from kg.store import open_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 PLAYWRIGHT_CORE = PROJECT_DIR / "node_modules" / "playwright-core"
@@ -65,60 +63,31 @@ SELECT ?clause ?position ?text WHERE {
 } ORDER BY ?position
 """
 
-_RESULT_FORMATS = {
-    "json": pyoxigraph.QueryResultsFormat.JSON,
-    "xml": pyoxigraph.QueryResultsFormat.XML,
-    "csv": pyoxigraph.QueryResultsFormat.CSV,
-    "tsv": pyoxigraph.QueryResultsFormat.TSV,
-}
-_MEDIA = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-          "csv": "text/csv", "tsv": "text/tab-separated-values"}
+DECLARATION_GRAPH = "https://w3id.org/declarations/graph/declaration/lac-2010-migration-communique"
 
 
-def make_app() -> FastAPI:
-    """The query-page router plus a minimal SPARQL endpoint over an in-memory store (SELECT/ASK and CONSTRUCT)."""
-    store = pyoxigraph.Store()
-    store.load(DATA.encode(), pyoxigraph.RdfFormat.TURTLE, to_graph=pyoxigraph.DefaultGraph())
-    app = FastAPI()
-    app.include_router(ui.router)
-
-    @app.exception_handler(KGError)
-    async def _problem(_request: Request, exc: KGError) -> JSONResponse:
-        return JSONResponse({"title": exc.title, "detail": exc.detail, "status": exc.status}, status_code=exc.status,
-                            media_type="application/problem+json")
-
-    def answer(query: str, fmt: str | None, accept: str) -> Response:
-        try:
-            result = store.query(query)
-        except SyntaxError as exc:
-            return JSONResponse({"title": "Bad SPARQL query", "detail": str(exc), "status": 400}, status_code=400,
-                                media_type="application/problem+json")
-        if isinstance(result, pyoxigraph.QueryTriples):
-            return Response(result.serialize(format=pyoxigraph.RdfFormat.TURTLE), media_type="text/turtle")
-        if fmt is None:
-            fmt = next((f for f, m in _MEDIA.items() if m in accept), "json")
-        return Response(result.serialize(format=_RESULT_FORMATS[fmt]), media_type=_MEDIA[fmt])
-
-    @app.get("/sparql")
-    def sparql_get(request: Request, query: str | None = None, format: str | None = None) -> Response:
-        accept = request.headers.get("accept", "")
-        if format is None and "text/html" in accept:
-            return ui.query_page_response(request, query)
-        if query is None:
-            return Response("service description", media_type="text/turtle")
-        return answer(query, format, accept)
-
-    @app.post("/sparql")
-    async def sparql_post(request: Request) -> Response:
-        form = await request.form()
-        return answer(str(form["query"]), None, request.headers.get("accept", ""))
-
-    return app
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded Oxigraph store on disk holding :data:`DATA` in one declaration graph."""
+    path = tmp_path_factory.mktemp("query-page-store") / "store"
+    triples = [q.triple for q in pyoxigraph.parse(DATA.encode(), pyoxigraph.RdfFormat.TURTLE)]
+    store = open_store(Settings(store=str(path)))
+    try:
+        store.replace_graphs({DECLARATION_GRAPH: triples})
+    finally:
+        store.close()
+    return path
 
 
-@pytest.fixture()
-def client() -> Iterator[TestClient]:
-    with TestClient(make_app()) as test_client:
+@pytest.fixture(scope="module")
+def settings(store_dir: Path) -> Settings:
+    return Settings(store=str(store_dir), workers=1, query_timeout=10)
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app (endpoint and query page) over the test store, called in-process."""
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -276,24 +245,10 @@ const opts = JSON.parse(process.argv[2]);
 
 
 @pytest.fixture(scope="module")
-def live_url() -> Iterator[str]:
-    """A real uvicorn serving :func:`make_app` on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+def live_url(settings: Settings) -> Iterator[str]:
+    """The real app served by uvicorn on a free loopback port."""
+    with live_server(settings) as base_url:
+        yield base_url
 
 
 def _need_browser() -> None:
@@ -357,10 +312,10 @@ def test_browser_runs_a_permalinked_query(live_url: str, tmp_path: Path) -> None
     _assert_offline(result, live_url)
 
 
-def test_browser_download_link_answers_csv(live_url: str, client: TestClient, tmp_path: Path) -> None:
+def test_browser_download_link_answers_csv(live_url: str, tmp_path: Path) -> None:
     result = drive(f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}", tmp_path, "query-page-download")
     csv_link = next(h for h in result["info"]["downloads"] if h.endswith("&format=csv"))
-    response = client.get(csv_link)
+    response = httpx.get(live_url + csv_link, headers={"Accept": "text/html,*/*;q=0.8"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines()[0].strip() == "clause,position,text"
     assert len(response.text.strip().splitlines()) == 4

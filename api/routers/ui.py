@@ -179,12 +179,15 @@ def _base_iri(request: Request) -> str:
 def query_page_response(request: Request, query: str | None = None) -> HTMLResponse:
     """The query page as an HTML response.
 
-    Takes the request (for the mount point ``root_path`` and the app's settings in ``app.state.settings``, if
-    any) and an optional query: when given, the page opens with it in the editor and runs it at once, which is
-    how a permalink ``/sparql?query=...`` opened in a browser behaves. Returns a 200 ``text/html`` response with
+    Takes the request (for the mount point ``root_path``, the app's settings in ``app.state.settings`` if any,
+    and the ``query`` parameter of its URL) and an optional query, which defaults to that parameter: when there is
+    one, the page opens with it in the editor and runs it at once, which is how a permalink ``/sparql?query=...``
+    opened in a browser behaves. Returns a 200 ``text/html`` response with
     ``Vary: Accept`` (``/sparql`` answers machines with the service description) and a content security policy
     that lets the page load and fetch from our own origin only.
     """
+    if query is None:
+        query = request.query_params.get("query")
     root = request.scope.get("root_path", "").rstrip("/")
     has_vendor = vendor_available()
     examples = load_examples()

@@ -285,8 +285,8 @@
           prefixes: cfg.prefixes,
           pluginOrder: ["table", "response"],
           defaultPlugin: "table",
-          // Clause texts are the point of most queries: show them whole; links open in this tab.
-          plugins: { table: { openIriInNewWindow: false, dynamicConfig: { isEllipsed: false, compact: false } } },
+          // Clause texts are the point of most queries: show them whole.
+          plugins: { table: { dynamicConfig: { isEllipsed: false, compact: false } } },
           getPlainQueryLinkToEndpoint: function () { return permalinkFor(editor.getValue()); },
           getDownloadFileName: function () { return "query-results"; },
         });
