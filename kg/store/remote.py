@@ -8,23 +8,34 @@ Writes use SPARQL 1.1 Update only (``INSERT DATA`` in chunks, ``MOVE``, ``DROP``
 :meth:`RemoteStore.replace_graphs` first writes each new graph under a temporary graph name, and only when every chunk
 of every graph has been accepted swaps them in with one request of ``MOVE`` operations. A failed ingest therefore
 leaves the old graphs in place (and removes its temporary graphs). How atomic the final swap request is depends on the
-server: Virtuoso runs one request in one transaction.
+server: Virtuoso 7.2 applies the operations of one request one after the other and does not undo earlier ones when a
+later one fails (seen here), so the window left is that one request of ``MOVE SILENT``/``DROP SILENT`` operations,
+which have nothing left to fail on but the server itself.
 
 Server differences handled here (Virtuoso 7.2 from Debian is the one we test):
 
 - Virtuoso refuses blank nodes in ``INSERT DATA``; chunks with blank nodes are sent as ``INSERT {...} WHERE {}``,
   and all triples connected through a blank node go in the same chunk (a blank node label means one node only within
   one request).
+- A blank-node structure is never split, and Virtuoso compiles ``INSERT {...} WHERE {}`` into SQL of limited length
+  (about 1,500 template triples; seen here: 1,400 pass, 2,000 fail), so a single blank-node structure larger than
+  that cannot be written to Virtuoso; it has no ``BNODE(str)`` to rebuild one from pieces either. Our graphs have
+  none that large (the largest are OWL lists and restrictions).
 - Virtuoso names blank nodes ``nodeID://b123`` in results, which is not a valid blank node label; they are renamed
   (injectively) before parsing.
 - Virtuoso answers a query that ran over its ``MaxQueryExecutionTime`` with a *partial* result and an ``X-SQL-State``
   header; that is turned into :class:`kg.errors.QueryTimeout` rather than a silently truncated answer.
-- Virtuoso's DESCRIBE finds nothing over its implicit union default graph, so a DESCRIBE without a dataset names
-  every graph of :meth:`RemoteStore.graph_names` as a default graph; it also returns triples *into* the resource.
+- Virtuoso's implicit default graph is the union of *all* its graphs, including its own system graphs (``virtrdf:``
+  and a few more, about 2,500 triples in a fresh database), and its DESCRIBE finds nothing over it; Fuseki's is a
+  graph of its own. So a query that names no dataset is sent with our graphs (:meth:`RemoteStore.graph_names`) as
+  ``default-graph-uri`` and ``named-graph-uri``: it sees what the embedded store would. The list is cached for as
+  long as the generation marker (:meth:`RemoteStore.generation`, one small query per request) stays the same;
+  graphs written to the server by other means than this class are not seen until the next write through it.
+  (Virtuoso's ``define input:default-graph-exclude`` pragmas were tried and dropped: with them Virtuoso 7.2 counted
+  ``GRAPH <g> {...}`` wrongly and returned empty CONSTRUCT results.) Virtuoso's DESCRIBE also returns triples
+  *into* the resource.
 - Virtuoso lower-cases language tags (``fr-CA`` comes back as ``fr-ca``; RDF compares them case-insensitively).
-- Virtuoso's default graph is the union of *all* its graphs, including its own system graphs (``virtrdf:`` and a few
-  more, about 2,500 triples in a fresh database); :meth:`RemoteStore.graph_names` leaves those out, but a query over
-  the default graph (``COUNT(*)`` of everything, for instance) sees them.
+- Virtuoso does not accept a malformed typed literal (``"x"^^xsd:integer``) in an update.
 
 Substitutions (pre-bound variables, as pyoxigraph's ``substitutions=``) are sent as a ``VALUES`` block placed first in
 the query's top-level ``WHERE`` group; values are written as RDF terms by pyoxigraph, never spliced as raw text.
@@ -32,6 +43,7 @@ the query's top-level ``WHERE`` group; values are written as RDF terms by pyoxig
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 import socket
@@ -39,7 +51,7 @@ import uuid
 import urllib.error
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, BinaryIO, Union
 
 import pyoxigraph as ox
 from SPARQLWrapper import DIGEST, POST, SPARQLWrapper, URLENCODED
@@ -53,7 +65,9 @@ from SPARQLWrapper.SPARQLExceptions import (
 )
 
 from kg.errors import BadInput, BadQuery, KGError, QueryTimeout, StoreError
-from kg.namespaces import GRAPH_BASE
+from kg.namespaces import DEC, GRAPH_BASE, PREFIXES
+from kg.settings import Settings
+from kg.store.base import EXPORT_FORMATS, ExportFormat, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +85,12 @@ SYSTEM_GRAPH_PREFIXES: tuple[str, ...] = (
 )
 TEMP_GRAPH_BASE = GRAPH_BASE + "tmp/"
 """Temporary graphs of an unfinished :meth:`RemoteStore.replace_graphs` live under this prefix."""
+META_GRAPH = GRAPH_BASE + "meta"
+"""Holds one triple, the store's generation marker (see :meth:`RemoteStore.generation`); not listed as ours."""
+GENERATION = str(DEC) + "generation"
 
 CHUNK_TRIPLES = 2_000
+BNODE_CHUNK_TRIPLES = 1_000
 CHUNK_BYTES = 400_000
 
 _ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
@@ -228,6 +246,8 @@ def _chunks(triples: Iterable[Statement]) -> Iterator[tuple[list[str], bool]]:
         return x
 
     for t in triples:
+        if not isinstance(t, (ox.Triple, ox.Quad)):
+            raise TypeError(f"expected a pyoxigraph Triple or Quad, got {type(t).__name__}")
         s, p, o = t.subject, t.predicate, t.object
         line = f"{_term_text(s)} {_term_text(p)} {_term_text(o)} ."
         bnodes = [n.value for n in (s, o) if isinstance(n, ox.BlankNode)]
@@ -255,7 +275,7 @@ def _chunks(triples: Iterable[Statement]) -> Iterator[tuple[list[str], bool]]:
     chunk: list[str] = []
     size = 0
     for lines in groups.values():
-        if chunk and (len(chunk) + len(lines) > CHUNK_TRIPLES or size >= CHUNK_BYTES):
+        if chunk and (len(chunk) + len(lines) > BNODE_CHUNK_TRIPLES or size >= CHUNK_BYTES):
             yield chunk, True
             chunk, size = [], 0
         chunk.extend(lines)
@@ -280,55 +300,53 @@ def _check_graph_iri(iri: str) -> str:
 # --- the store ------------------------------------------------------------------------------------------------------
 
 
-class RemoteStore:
+class RemoteStore(Store):
     """The graph in a SPARQL 1.1 server.
 
-    ``query_url`` is its query endpoint, ``update_url`` its update endpoint (default: the query URL); ``user`` and
-    ``password`` are sent with HTTP digest (or basic) authentication when given; ``timeout`` is the seconds one HTTP
-    request may take; ``read_only`` refuses every write with :class:`kg.errors.StoreError`.
+    ``location`` is a :class:`kg.settings.Settings` (``store`` is the query endpoint URL, ``store_update`` its
+    update endpoint, ``store_user``/``store_password`` the credentials, ``query_timeout`` the time limit) or the
+    query endpoint URL itself; keyword arguments override the settings. Credentials are sent with HTTP digest (or
+    basic) authentication. ``timeout`` is the seconds one HTTP request may take; ``read_only`` refuses every write
+    with :class:`kg.errors.StoreError`. Raises :class:`kg.errors.BadInput` for a location that is not an http(s) URL.
     """
 
     def __init__(
         self,
-        query_url: str,
+        location: Settings | str,
         *,
+        read_only: bool = False,
         update_url: str | None = None,
         user: str | None = None,
         password: str | None = None,
-        timeout: float = 60.0,
-        read_only: bool = False,
+        timeout: float | None = None,
     ) -> None:
-        if not re.match(r"^https?://", query_url):
+        if isinstance(location, Settings):
+            query_url = location.store
+            update_url = update_url or location.store_update
+            user = user if user is not None else location.store_user
+            password = password if password is not None else location.store_password
+            timeout = timeout if timeout is not None else float(location.query_timeout) + 10.0
+        else:
+            query_url = str(location)
+        if not re.match(r"^https?://", query_url, re.IGNORECASE):
             raise BadInput(f"a remote store needs an http(s) URL, not {query_url!r}")
         self.query_url = query_url
         self.update_url = update_url or query_url
         self.user = user
         self.password = password
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else 60.0
         self.read_only = read_only
-
-    @classmethod
-    def from_settings(cls, settings: Any, read_only: bool = False) -> RemoteStore:
-        """A store for ``settings.store`` (URL), ``store_update``, ``store_user``, ``store_password``; the request
-        timeout is the query timeout plus a margin for the transfer."""
-        return cls(
-            settings.store,
-            update_url=settings.store_update,
-            user=settings.store_user,
-            password=settings.store_password,
-            timeout=float(settings.query_timeout) + 10.0,
-            read_only=read_only,
-        )
+        self._graphs: tuple[str, list[str]] | None = None  # (generation, graph names)
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.query_url!r}{', read_only=True' if self.read_only else ''})"
 
     # -- HTTP ------------------------------------------------------------------------------------------------
-    def _wrapper(self, url: str) -> SPARQLWrapper:
+    def _wrapper(self, url: str, timeout: float | None = None) -> SPARQLWrapper:
         sw = SPARQLWrapper(url, agent="declarations-kg")
         sw.setMethod(POST)
         sw.setRequestMethod(URLENCODED)
-        sw.setTimeout(max(1, int(round(self.timeout))))
+        sw.setTimeout(max(1, int(round(timeout if timeout is not None else self.timeout))))
         sw.setOnlyConneg(True)  # no `format=`/`output=` parameters: the Accept header decides
         if self.user is not None:
             sw.setHTTPAuth(DIGEST)
@@ -376,56 +394,101 @@ class RemoteStore:
         use_default_graph_as_union: bool = True,
         default_graph: Any = None,
         named_graphs: Iterable[Any] | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Run a SPARQL query on the server; returns pyoxigraph results like the embedded store.
 
         ``default_graph`` (one graph or a list) and ``named_graphs`` become ``default-graph-uri`` and
         ``named-graph-uri``. Without them the server's default graph is used, which on Virtuoso (and most servers
         configured for it) is the union of all graphs; ``use_default_graph_as_union=False`` without a default graph
-        asks for an empty default graph. Raises :class:`BadQuery` (the server refused the query),
+        asks for an empty default graph, and so does an empty ``default_graph`` list. ``timeout`` (seconds) overrides
+        the store's request timeout for this query. Raises :class:`BadQuery` (the server refused the query),
         :class:`QueryTimeout` and :class:`StoreError`.
         """
         text = bind_values(sparql, substitutions)
-        sw = self._wrapper(self.query_url)
-        sw.setQuery(text)
         form = query_form(text)
-        sw.addCustomHttpHeader("Accept", _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS)
         defaults = _iris(default_graph)
-        if not defaults and not use_default_graph_as_union:
+        named = _iris(named_graphs)
+        if default_graph is None and named_graphs is None and use_default_graph_as_union:
+            # The union of *our* graphs, named explicitly: a server's implicit default graph may hold its own system
+            # graphs (Virtuoso) or be a graph of its own (Fuseki).
+            defaults = named = self._our_graphs()
+        if not defaults and (default_graph is not None or use_default_graph_as_union or named_graphs is None):
             defaults = [TEMP_GRAPH_BASE + "empty"]  # a graph nobody writes: an empty default graph
-        elif not defaults and form == "DESCRIBE" and named_graphs is None:
-            # Virtuoso describes nothing over its implicit union; name the union's graphs explicitly.
-            defaults = self.graph_names() or [TEMP_GRAPH_BASE + "empty"]
+        if named_graphs is not None and not named:
+            named = [TEMP_GRAPH_BASE + "empty"]  # no named graphs at all
+        sw = self._wrapper(self.query_url, timeout)
+        sw.setQuery(text)
+        sw.queryType = form  # SPARQLWrapper guesses it by a keyword search that a pragma or an IRI can mislead
+        sw.addCustomHttpHeader("Accept", _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS)
         for g in defaults:
             sw.addParameter("default-graph-uri", g)
-        for g in _iris(named_graphs):
+        for g in named:
             sw.addParameter("named-graph-uri", g)
         body, media, _ = self._send(sw, "query")
         return _parse_result(body, media)
 
-    def graph_names(self) -> list[str]:
-        """IRIs of the named graphs that hold triples, the server's own system graphs and our temporary graphs left
-        out, sorted."""
-        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        assert isinstance(result, ox.QuerySolutions)
-        names = []
-        for row in result:
-            g = row["g"]
-            if isinstance(g, ox.NamedNode) and not _is_hidden(g.value):
-                names.append(g.value)
-        return sorted(names)
+    def _our_graphs(self) -> list[str]:
+        """:meth:`graph_names`, cached for as long as :meth:`generation` stays the same (one small query)."""
+        generation = self.generation()
+        cached = self._graphs
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        names = self.graph_names()
+        self._graphs = (generation, names)
+        return names
 
-    def export(self, target: str | Path | IO[bytes], format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
-        """Write every graph of :meth:`graph_names` to ``target`` (a path or a binary stream) in ``format``
-        (N-Quads or TriG keep the graphs; a triples format merges them)."""
-        quads: list[ox.Quad] = []
+    def graph_names(self) -> list[str]:
+        """IRIs of the named graphs that hold triples, the server's own system graphs, our marker graph and
+        temporary graphs left out, sorted."""
+        sw = self._wrapper(self.query_url)
+        sw.setQuery("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        sw.queryType = "SELECT"
+        sw.addCustomHttpHeader("Accept", _ACCEPT_RESULTS)
+        result = _parse_result(*self._send(sw, "query")[:2])
+        assert isinstance(result, ox.QuerySolutions)
+        names = [row["g"].value for row in result if isinstance(row["g"], ox.NamedNode)]  # type: ignore[union-attr]
+        return sorted(g for g in names if not _is_hidden(g))
+
+    def export(self, target: str | Path | BinaryIO, format: ExportFormat) -> None:
+        """Write a dump of the graphs of :meth:`graph_names`: ``nq``/``trig`` with their names, ``ttl``/``nt``
+        merged (the union). ``target`` is a path (gzip-compressed when it ends in ``.gz``) or a binary stream.
+        Raises ``ValueError`` for an unknown format and :class:`StoreError` when the store or the file fails."""
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        rdf_format, with_graphs = EXPORT_FORMATS[format]
+        dataset = ox.Dataset()
         for g in self.graph_names():
+            graph = ox.NamedNode(g) if with_graphs else ox.DefaultGraph()
             triples = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")
-            graph = ox.NamedNode(g)
-            quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)  # type: ignore[union-attr]
-        if not format.supports_datasets:
-            quads = [ox.Quad(q.subject, q.predicate, q.object) for q in quads]
-        ox.serialize(quads, output=target if not isinstance(target, str) else Path(target), format=format)
+            for t in triples:  # type: ignore[union-attr]
+                dataset.add(ox.Quad(t.subject, t.predicate, t.object, graph))
+        prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+        if with_graphs:
+            statements: Iterable[Any] = dataset
+        else:
+            statements = (ox.Triple(q.subject, q.predicate, q.object) for q in dataset)
+        if isinstance(target, (str, Path)):
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            opener: Any = gzip.open if path.suffix == ".gz" else open
+            try:
+                with opener(path, "wb") as out:
+                    ox.serialize(statements, out, rdf_format, prefixes=prefixes)
+            except OSError as exc:
+                raise StoreError(f"cannot write {path}: {exc}") from exc
+        else:
+            ox.serialize(statements, target, rdf_format, prefixes=prefixes)
+
+    def generation(self) -> str:
+        """A token that changes with every :meth:`replace_graphs` through this class (by any process): the value of
+        the marker written in the same request that swaps the graphs in. ``"none"`` before the first write.
+        Writes made to the server by other means do not change it."""
+        result = self.query(
+            f"SELECT ?v WHERE {{ <{META_GRAPH}> <{GENERATION}> ?v }}", default_graph=[ox.NamedNode(META_GRAPH)]
+        )
+        values = sorted(row["v"].value for row in result)  # type: ignore[union-attr, index]
+        return values[0] if values else "none"
 
     # -- writing ---------------------------------------------------------------------------------------------
     def update(self, sparql_update: str) -> None:
@@ -433,44 +496,53 @@ class RemoteStore:
         if self.read_only:
             raise StoreError("this store was opened read-only")
         sw = self._wrapper(self.update_url)
-        sw.setQuery(sparql_update)  # SPARQLWrapper sees the update keyword and sends it as `update=`
+        sw.setQuery(sparql_update)
+        sw.queryType = "INSERT"  # always sent as `update=`, whatever SPARQLWrapper's keyword search guessed
         self._send(sw, "update")
 
     def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
         """Replace each named graph in ``graphs`` by the given triples (a quad's graph is ignored) and drop the
-        graphs in ``remove``: all or none, as far as the server allows.
+        graphs in ``remove``: all or none, as far as the server allows; a new :meth:`generation` marker is written
+        in the same request.
 
         Every new graph is first written under a temporary name; only when all were accepted does one update request
         ``MOVE`` them over the old ones and ``DROP`` the removed ones. On any failure before that request the
         temporary graphs are dropped and the old graphs are untouched. Raises :class:`StoreError` (or
-        :class:`BadInput` for a term the server cannot take).
+        :class:`BadInput` for a term the server cannot take, ``TypeError`` for a statement that is not a pyoxigraph
+        ``Triple``/``Quad``).
         """
         if self.read_only:
             raise StoreError("this store was opened read-only")
         token = uuid.uuid4().hex
         temp: dict[str, str] = {}
         empty: list[str] = []
+        written: list[str] = []
         try:
             for n, (graph, triples) in enumerate(graphs.items()):
                 graph = _check_graph_iri(str(graph.value if isinstance(graph, ox.NamedNode) else graph))
                 tmp = f"{TEMP_GRAPH_BASE}{token}/{n}"
-                temp[graph] = tmp
+                written.append(tmp)
                 count = 0
                 for lines, has_bnodes in _chunks(triples):
                     self.update(_insert(tmp, lines, has_bnodes))
                     count += len(lines)
-                if count == 0:
+                if count:
+                    temp[graph] = tmp
+                else:
                     empty.append(graph)
-                    del temp[graph]
                 log.debug("wrote %d triples of %s to %s", count, graph, tmp)
         except BaseException:
-            self._drop_quietly(list(temp.values()) + [f"{TEMP_GRAPH_BASE}{token}/{len(temp)}"])
+            self._drop_quietly(written)
             raise
         ops = [f"MOVE SILENT GRAPH <{tmp}> TO GRAPH <{graph}>" for graph, tmp in temp.items()]
         drops = set(empty) | {_check_graph_iri(str(g.value if isinstance(g, ox.NamedNode) else g)) for g in remove}
         ops += [f"DROP SILENT GRAPH <{g}>" for g in sorted(drops - set(temp))]
         if not ops:
             return
+        ops += [
+            f"DROP SILENT GRAPH <{META_GRAPH}>",
+            f'INSERT DATA {{ GRAPH <{META_GRAPH}> {{ <{META_GRAPH}> <{GENERATION}> "{token}" }} }}',
+        ]
         try:
             self.update(" ;\n".join(ops))
         except KGError:
@@ -508,7 +580,7 @@ def _iris(value: Any) -> list[str]:
 
 
 def _is_hidden(iri: str) -> bool:
-    return iri.startswith(TEMP_GRAPH_BASE) or iri.startswith(SYSTEM_GRAPH_PREFIXES)
+    return iri == META_GRAPH or iri.startswith(TEMP_GRAPH_BASE) or iri.startswith(SYSTEM_GRAPH_PREFIXES)
 
 
 def _parse_result(body: bytes, media: str) -> QueryResult:

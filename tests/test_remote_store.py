@@ -1,0 +1,297 @@
+"""The scale-out path: :class:`kg.store.remote.RemoteStore` against a real Virtuoso open-source server.
+
+One private Virtuoso (Debian's ``virtuoso-opensource``) is started on loopback ports in a temporary folder for this
+module (``tests/helpers/virtuoso.py``) and shut down after. Without the binary every test here skips with
+"install virtuoso-opensource (Debian)"; with the binary but no server coming online, the fixture fails with the
+server's log, so a broken set-up is never mistaken for a pass.
+
+The same statements go into an embedded :class:`kg.store.oxigraph.OxigraphStore` and into Virtuoso, and the same
+queries must give the same answers; then ``kg build``/``kg ingest``/``kg serve`` run against the remote store.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib.compare import isomorphic
+
+from kg.errors import BadInput, BadQuery, QueryTimeout, StoreError
+from kg.namespaces import GRAPH_BASE, PREFIXES
+from kg.rdf import to_rdflib
+from kg.settings import Settings
+from kg.store import open_store
+from kg.store.oxigraph import OxigraphStore
+from kg.store.remote import TEMP_GRAPH_BASE, RemoteStore, bind_values, query_form
+from tests.helpers.virtuoso import MISSING_MESSAGE, Virtuoso, VirtuosoStartError, virtuoso_available
+
+N = ox.NamedNode
+EX = "http://example.org/test/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+G1 = GRAPH_BASE + "declaration/test-one"
+G2 = GRAPH_BASE + "declaration/test-two"
+PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """A private Virtuoso server for this module."""
+    if not virtuoso_available():
+        pytest.skip(MISSING_MESSAGE)
+    instance = Virtuoso(tmp_path_factory.mktemp("virtuoso"), memory_gb=0.25, max_seconds=60)
+    try:
+        instance.start()
+    except VirtuosoStartError as exc:
+        pytest.fail(f"virtuoso-opensource is installed but could not be started: {exc}")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture()
+def remote(virtuoso: Virtuoso) -> Iterator[RemoteStore]:
+    """The remote store, emptied of our graphs before each test."""
+    store = RemoteStore(virtuoso.sparql_url, timeout=30)
+    store.replace_graphs({}, remove=store.graph_names())
+    yield store
+    store.close()
+
+
+def _lit(value: str, datatype: str | None = None, language: str | None = None) -> ox.Literal:
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=N(datatype)) if datatype else ox.Literal(value)
+
+
+def _sample(tag: str = "a") -> list[ox.Triple]:
+    """Statements exercising what a store must keep exactly: language tags, datatypes, escapes, non-ASCII, a long
+    literal, chained and shared blank nodes."""
+    s = N(EX + f"decl/{tag}")
+    b1, b2 = ox.BlankNode(), ox.BlankNode()
+    return [
+        ox.Triple(s, N(EX + "title"), _lit(f"Communiqué {tag} \"quoted\" \\ back\nslash {{braces}} WHERE", language="en")),
+        ox.Triple(s, N(EX + "title"), _lit("Comunicado especial", language="es")),
+        ox.Triple(s, N(EX + "date"), _lit("2010-02-23", XSD + "date")),
+        ox.Triple(s, N(EX + "position"), _lit("5", XSD + "integer")),
+        ox.Triple(s, N(EX + "score"), _lit("0.75", XSD + "decimal")),
+        ox.Triple(s, N(EX + "plain"), _lit("plain # not a comment <not-an-iri>")),
+        ox.Triple(s, N(EX + "text"), _lit("x" * 50_000 + " end")),
+        ox.Triple(s, N(EX + "evidence"), b1),
+        ox.Triple(b1, N(EX + "start"), _lit("10", XSD + "integer")),
+        ox.Triple(b1, N(EX + "next"), b2),
+        ox.Triple(b2, N(EX + "quote"), _lit("the words")),
+        ox.Triple(s, N(EX + "other"), b2),
+    ]
+
+
+def _graph_of(store: RemoteStore | OxigraphStore, graph: str) -> list[ox.Triple]:
+    result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return list(result)  # type: ignore[arg-type]
+
+
+def _rows(result: object) -> Counter[tuple[str, ...]]:
+    """A query's solutions as a multiset of rows of N-Triples terms (blank nodes as one placeholder)."""
+    assert isinstance(result, ox.QuerySolutions)
+    names = [v.value for v in result.variables]
+    out: Counter[tuple[str, ...]] = Counter()
+    for row in result:
+        cells = []
+        for name in names:
+            term = row[name]
+            cells.append("" if term is None else "_:b" if isinstance(term, ox.BlankNode) else str(term))
+        out[tuple(cells)] += 1
+    return out
+
+
+# --- the query text helpers -------------------------------------------------------------------------------------
+
+
+def test_bind_values_goes_into_the_top_level_where_group() -> None:
+    t = {ox.Variable("t"): N(EX + "topic"), ox.Variable("n"): _lit("3", XSD + "integer")}
+    query = (
+        "PREFIX ex: <http://example.org/{x}> # a comment with { and WHERE\n"
+        "SELECT ?c (COUNT(*) AS ?k) WHERE { ?c ex:p ?t ; ex:q \"} WHERE {\" . "
+        "{ SELECT ?c WHERE { ?c ex:r ?n } } } GROUP BY ?c"
+    )
+    bound = bind_values(query, t)
+    head, tail = bound.split("VALUES", 1)
+    assert head.endswith("SELECT ?c (COUNT(*) AS ?k) WHERE { ")
+    assert tail.startswith(f' (?t ?n) {{ (<{EX}topic> "3"^^<{XSD}integer>) }}')
+    construct = bind_values("CONSTRUCT { ?c ?p ?t } WHERE { ?c ?p ?t }", {ox.Variable("t"): _lit('a "b"')})
+    assert construct == 'CONSTRUCT { ?c ?p ?t } WHERE { VALUES (?t) { ("a \\"b\\"") }  ?c ?p ?t }'
+    assert bind_values("ASK { ?s ?p ?o }", {"o": _lit("x")}).startswith('ASK { VALUES (?o) { ("x") }')
+    with pytest.raises(BadQuery):
+        bind_values("CONSTRUCT WHERE { ?s ?p ?o }", {"o": _lit("x")})
+    with pytest.raises(BadInput):
+        bind_values("SELECT * { ?s ?p ?o }", {"o": ox.BlankNode()})
+
+
+def test_query_form_ignores_strings_iris_and_comments() -> None:
+    assert query_form("PREFIX a: <http://x/SELECT#> # DESCRIBE\nASK { ?s a:p 'CONSTRUCT' }") == "ASK"
+    assert query_form("describe <http://x/>") == "DESCRIBE"
+
+
+# --- the store against Virtuoso ---------------------------------------------------------------------------------
+
+
+def test_open_store_gives_a_remote_store_for_a_url(virtuoso: Virtuoso) -> None:
+    store = open_store(Settings(store=virtuoso.sparql_url, query_timeout=5), read_only=True)
+    assert isinstance(store, RemoteStore)
+    assert store.read_only and store.timeout == 15.0
+    with pytest.raises(StoreError):
+        store.replace_graphs({G1: _sample()})
+
+
+def test_replace_graphs_round_trip_is_isomorphic(remote: RemoteStore, tmp_path: Path) -> None:
+    sample = _sample()
+    before = remote.generation()
+    remote.replace_graphs({G1: sample, G2: _sample("b")})
+    assert remote.graph_names() == [G1, G2]
+    assert remote.generation() != before
+    assert isomorphic(to_rdflib(_graph_of(remote, G1)), to_rdflib(sample))
+
+    # The same statements in the embedded store answer the same queries.
+    local = OxigraphStore(tmp_path / "store")
+    local.replace_graphs({G1: sample, G2: _sample("b")})
+    queries = [
+        "SELECT ?p ?o WHERE { ?s ?p ?o FILTER(!isBlank(?o)) }",
+        f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), '{GRAPH_BASE}')) }} GROUP BY ?g",
+        f"SELECT ?t WHERE {{ ?d <{EX}title> ?t FILTER(LANGMATCHES(LANG(?t), 'es')) }}",
+        f"SELECT ?q WHERE {{ ?d <{EX}evidence>/<{EX}next>/<{EX}quote> ?q }}",
+        f"SELECT (SUM(?x) AS ?sum) WHERE {{ ?d <{EX}position> ?x }}",
+    ]
+    for query in queries:
+        assert _rows(remote.query(query)) == _rows(local.query(query)), query
+    ask = f"ASK {{ <{EX}decl/a> <{EX}date> ?d }}"
+    assert bool(remote.query(ask)) is True and bool(local.query(ask)) is True
+    local.close()
+
+
+def test_replace_graphs_replaces_whole_graphs_and_removes(remote: RemoteStore) -> None:
+    remote.replace_graphs({G1: _sample("a"), G2: _sample("b")})
+    new = [ox.Triple(N(EX + "decl/a"), N(EX + "title"), _lit("Replaced", language="en"))]
+    remote.replace_graphs({G1: new}, remove=[G2])
+    assert remote.graph_names() == [G1]
+    assert isomorphic(to_rdflib(_graph_of(remote, G1)), to_rdflib(new))
+    remote.replace_graphs({G1: []})  # an empty graph is no graph
+    assert remote.graph_names() == []
+
+
+def test_failed_ingest_leaves_the_old_graph_in_place(remote: RemoteStore) -> None:
+    old = _sample("a")
+    remote.replace_graphs({G1: old})
+    generation = remote.generation()
+
+    def failing() -> Iterator[ox.Triple]:
+        for i in range(5_000):  # more than one chunk reaches the server before the failure
+            yield ox.Triple(N(EX + f"new/{i}"), N(EX + "p"), _lit(str(i)))
+        raise RuntimeError("extraction failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        remote.replace_graphs({G2: _sample("b"), G1: failing()})
+    assert remote.graph_names() == [G1]
+    assert isomorphic(to_rdflib(_graph_of(remote, G1)), to_rdflib(old))
+    assert remote.generation() == generation
+    leftovers = remote.query(f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), '{TEMP_GRAPH_BASE}')) }}")
+    assert bool(leftovers) is False
+    with pytest.raises(TypeError):
+        remote.replace_graphs({G1: ["not a triple"]})  # type: ignore[list-item]
+    assert isomorphic(to_rdflib(_graph_of(remote, G1)), to_rdflib(old))
+
+
+def test_large_graph_with_a_long_blank_node_list_is_chunked_and_kept_whole(remote: RemoteStore) -> None:
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    triples = [ox.Triple(N(EX + f"s/{i}"), N(EX + "p"), _lit(f"value {i}")) for i in range(6_000)]
+    head = node = ox.BlankNode()
+    for i in range(600):  # one blank-node component (1,201 triples) larger than a chunk with blank nodes (1,000)
+        nxt = ox.BlankNode()
+        triples += [ox.Triple(node, N(rdf + "first"), _lit(str(i), XSD + "integer")), ox.Triple(node, N(rdf + "rest"), nxt)]
+        node = nxt
+    triples.append(ox.Triple(N(EX + "list"), N(EX + "items"), head))
+    remote.replace_graphs({G1: triples})
+    count = remote.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{G1}> {{ ?s ?p ?o }} }}")
+    assert next(iter(count))["n"].value == str(len(triples))  # type: ignore[call-overload]
+    length = remote.query(f"SELECT (COUNT(?x) AS ?n) WHERE {{ <{EX}list> <{EX}items>/<{rdf}rest>* ?x . ?x <{rdf}first> ?v }}")
+    assert next(iter(length))["n"].value == "600"  # type: ignore[call-overload]
+
+
+def test_substitutions_match_the_embedded_store(remote: RemoteStore, tmp_path: Path) -> None:
+    local = OxigraphStore(tmp_path / "store")
+    for store in (remote, local):
+        store.replace_graphs({G1: _sample("a"), G2: _sample("b")})
+    query = f"SELECT ?d ?lang (COUNT(?t) AS ?n) WHERE {{ ?d <{EX}title> ?t FILTER(LANG(?t) = ?lang) }} GROUP BY ?d ?lang"
+    subs = {ox.Variable("lang"): _lit("es")}
+    assert _rows(remote.query(query, substitutions=subs)) == _rows(local.query(query, substitutions=subs))
+    assert sum(_rows(remote.query(query, substitutions=subs)).values()) == 2
+    local.close()
+
+
+def test_dataset_parameters_and_describe(remote: RemoteStore) -> None:
+    remote.replace_graphs({G1: _sample("a"), G2: _sample("b")})
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    one = next(iter(remote.query(count, default_graph=[N(G1)])))["n"].value  # type: ignore[call-overload]
+    assert one == str(len(_sample()))
+    empty = next(iter(remote.query(count, use_default_graph_as_union=False)))["n"].value  # type: ignore[call-overload]
+    assert empty == "0"
+    graphs = remote.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", named_graphs=[N(G2)])
+    assert [row["g"] for row in graphs] == [N(G2)]  # type: ignore[index]
+    described = list(remote.query(f"DESCRIBE <{EX}decl/a>"))  # type: ignore[arg-type]
+    assert any(t.predicate == N(EX + "date") for t in described)
+
+
+def test_export_round_trips(remote: RemoteStore, tmp_path: Path) -> None:
+    remote.replace_graphs({G1: _sample("a"), G2: _sample("b")})
+    remote.export(tmp_path / "dump.nq.gz", "nq")
+    remote.export(tmp_path / "dump.nt", "nt")
+    import gzip
+
+    quads = list(ox.parse(gzip.decompress((tmp_path / "dump.nq.gz").read_bytes()), ox.RdfFormat.N_QUADS))
+    assert {q.graph_name.value for q in quads} == {G1, G2}
+    assert len(quads) == 2 * len(_sample())
+    triples = list(ox.parse(path=tmp_path / "dump.nt", format=ox.RdfFormat.N_TRIPLES))
+    assert len(triples) == 2 * len(_sample())
+    with pytest.raises(ValueError):
+        remote.export(tmp_path / "x", "xml")  # type: ignore[arg-type]
+
+
+def test_errors_are_ours(remote: RemoteStore) -> None:
+    with pytest.raises(BadQuery):
+        remote.query("SELECT ?x WHERE { ?x ")
+    with pytest.raises(StoreError):
+        RemoteStore("http://127.0.0.1:9/sparql", timeout=5).graph_names()
+    with pytest.raises(BadInput):
+        RemoteStore("/a/folder")
+
+
+def test_a_server_slower_than_the_timeout_is_a_query_timeout() -> None:
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            time.sleep(3)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = RemoteStore(f"http://127.0.0.1:{server.server_address[1]}/sparql", timeout=1)
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            store.query("SELECT * WHERE { ?s ?p ?o }")
+        assert time.monotonic() - started < 2.5
+    finally:
+        server.shutdown()
+        server.server_close()
