@@ -11,6 +11,7 @@ realises every individual, which gives each clause its kinds (``dec:Commitment``
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -61,17 +62,26 @@ def ontology_sources(ontology_dir: Path | None = None, *, include_reference: boo
 
 
 def load_graph(paths: Iterable[Path]) -> Graph:
-    """Parse Turtle files into one rdflib graph.
+    """Parse Turtle files into one new rdflib graph (the caller may change it freely).
 
+    Parsed files are cached by path, size and modification time, so repeated checks do not parse them again.
     Raises :class:`kg.errors.BadInput` naming the file that does not parse.
     """
     graph = Graph()
     for path in paths:
-        try:
-            graph.parse(path, format="turtle")
-        except Exception as exc:  # rdflib raises many unrelated types for bad syntax
-            raise BadInput(f"{path} does not parse as Turtle: {exc}") from exc
+        stat = Path(path).stat()
+        for triple in _parse_turtle(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns):
+            graph.add(triple)
     return graph
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_turtle(path: str, size: int, mtime_ns: int) -> tuple[Triple, ...]:
+    """The triples of one Turtle file; ``size`` and ``mtime_ns`` are part of the cache key only."""
+    try:
+        return tuple(Graph().parse(path, format="turtle"))
+    except Exception as exc:  # rdflib raises many unrelated types for bad syntax
+        raise BadInput(f"{path} does not parse as Turtle: {exc}") from exc
 
 
 def java_executable() -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from kg.errors import BadInput, KGError
@@ -359,24 +359,43 @@ def validate_shapes(
     data graph, so ``sh:class`` sees subclasses and speech acts and topics are checked against their schemes.
     Returns (conforms, results). Raises :class:`kg.errors.BadInput` when a source does not parse.
     """
-    import pyshacl
     from kg.paths import ONTOLOGY_DIR
 
     folder = Path(ontology_dir) if ontology_dir is not None else ONTOLOGY_DIR
     shapes = load_graph([folder / SHAPES_FILE])
+    if not with_ontology:
+        return _run_shacl(data, shapes)
     graph = Graph()
     graph += data
-    if with_ontology:
-        graph += load_graph(ontology_sources(folder))
-    return _run_shacl(graph, shapes)
+    graph += load_graph(ontology_sources(folder))
+    # Only what ``data`` says something about is checked; the ontology is context (checked by run_checks).
+    focus = sorted({s for s in data.subjects() if isinstance(s, URIRef)} | _objects_to_check(data))
+    if not focus:
+        return True, []
+    return _run_shacl(graph, shapes, focus_nodes=focus)
 
 
-def _run_shacl(data: Graph, shapes: Graph, *, meta_shacl: bool = False) -> tuple[bool, list[ShapeResult]]:
+def _objects_to_check(data: Graph) -> set[URIRef]:
+    """Objects that shapes target by ``sh:targetObjectsOf`` (speech acts, topics, evidence)."""
+    found: set[URIRef] = set()
+    for prop in (DEC.speechAct, DCTERMS.subject, DEC.hasEvidence):
+        found.update(o for o in data.objects(None, prop) if isinstance(o, URIRef))
+    return found
+
+
+def _run_shacl(
+    data: Graph, shapes: Graph, *, meta_shacl: bool = False, focus_nodes: list[URIRef] | None = None
+) -> tuple[bool, list[ShapeResult]]:
     import pyshacl
     from rdflib.namespace import SH
 
     conforms, results_graph, _ = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", meta_shacl=meta_shacl, allow_warnings=True
+        data,
+        shacl_graph=shapes,
+        inference="none",
+        meta_shacl=meta_shacl,
+        allow_warnings=True,
+        focus_nodes=focus_nodes,
     )
     results: list[ShapeResult] = []
     for node in results_graph.subjects(RDF.type, SH.ValidationResult):
