@@ -36,8 +36,14 @@ DATA = """
 @prefix dec: <https://w3id.org/declarations/ontology#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix decl: <https://w3id.org/declarations/id/declaration/> .
 @prefix cl: <https://w3id.org/declarations/id/clause/lac-2010-migration-communique/> .
+
+dec:Clause a owl:Class .
+dec:Declaration a owl:Class .
+dec:partOf a owl:ObjectProperty .
+dec:position a owl:DatatypeProperty .
 
 decl:lac-2010-migration-communique a dec:Declaration ;
     dcterms:title "Special Communiqué on Cooperation on Migration Issues"@en ;
@@ -215,6 +221,23 @@ const opts = JSON.parse(process.argv[2]);
     await page.click(`.example[data-example="${opts.clickExample}"]`);
   }
   await waitDone();
+  if (opts.rerun) {
+    // Edit the query and run it with the keyboard (Ctrl+Enter), in whichever editor the page has.
+    await page.evaluate((text) => {
+      document.body.dataset.state = "idle";
+      const cm = document.querySelector(".CodeMirror");
+      if (cm) { cm.CodeMirror.setValue(text); cm.CodeMirror.focus(); }
+      else { const area = document.getElementById("query-text"); area.value = text; area.focus(); }
+    }, opts.rerun);
+    await page.keyboard.press("Control+Enter");
+    await waitDone();
+  }
+  let hoveredHref = null;
+  if (opts.hover) {
+    const link = await page.$("#results tbody a[href]");
+    await link.hover();
+    hoveredHref = await link.evaluate((a) => a.href);
+  }
   const rows = await page.$$eval("#results table tbody tr",
     (trs) => trs.map((tr) => Array.from(tr.cells).map((td) => td.innerText.trim())));
   let completions = null;
@@ -228,7 +251,12 @@ const opts = JSON.parse(process.argv[2]);
     await page.keyboard.type("?s a dec:");
     await page.waitForFunction(() => /PREFIX\s+dec:/i.test(document.querySelector(".CodeMirror").CodeMirror.getValue())
       || document.querySelector(".CodeMirror-hints"), null, { timeout: 5000 }).catch(() => {});
-    completions = await page.evaluate(() => document.querySelector(".CodeMirror").CodeMirror.getValue());
+    completions = { text: await page.evaluate(() => document.querySelector(".CodeMirror").CodeMirror.getValue()) };
+    // Term completion from our own ontology: a predicate position after "dec:par", Ctrl+Space.
+    await page.keyboard.type("Clause ;\n    dec:par");
+    await page.keyboard.press("Control+Space");
+    await page.waitForSelector(".CodeMirror-hints li", { timeout: 5000 }).catch(() => {});
+    completions.hints = await page.$$eval(".CodeMirror-hints li", (lis) => lis.map((li) => li.textContent));
   }
   const info = await page.evaluate(() => ({
     state: document.body.dataset.state, editor: document.body.dataset.editor, rows: document.body.dataset.rows,
@@ -238,7 +266,7 @@ const opts = JSON.parse(process.argv[2]);
     highlighted: document.querySelectorAll(".CodeMirror .cm-keyword").length,
   }));
   await page.screenshot({ path: opts.screenshot, fullPage: true });
-  console.log(JSON.stringify({ rows, info, requests, problems, completions }));
+  console.log(JSON.stringify({ rows, info, requests, problems, completions, hoveredHref }));
   await context.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 """
@@ -298,13 +326,15 @@ def _assert_clause_rows(result: dict) -> None:
 
 def test_browser_runs_a_permalinked_query(live_url: str, tmp_path: Path) -> None:
     url = f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}"
-    result = drive(url, tmp_path, "query-page-permalink")
+    result = drive(url, tmp_path, "query-page-permalink", hover=True)
     info = result["info"]
     assert info["state"] == "done", info
     _assert_clause_rows(result)
     assert info["rows"] == "3" and "3 results" in info["status"]
     assert info["location"] == f"/sparql?query={quote(CLAUSES_QUERY, safe='')}" or "query=" in info["location"]
     assert info["permalink"].startswith("/sparql?query=")
+    # Our resources' IRIs link to this server's /id/... (the linked-data pages), not to w3id.org.
+    assert result["hoveredHref"] == f"{live_url}/id/clause/lac-2010-migration-communique/1"
     assert sorted(h.rsplit("&format=", 1)[1] for h in info["downloads"]) == ["csv", "json", "tsv", "xml"]
     if ui.vendor_available():
         assert info["editor"] == "yasgui"
@@ -337,13 +367,15 @@ def test_browser_prefix_completion(live_url: str, tmp_path: Path) -> None:
         pytest.skip("prefix completion is YASGUI's: run `make install` (npm ci)")
     query = "SELECT * WHERE {\n  ?s ?p ?o .\n  \n} LIMIT 1"
     result = drive(f"{live_url}/sparql?query={quote(query)}", tmp_path, "query-page-complete", complete=True)
-    assert f"PREFIX dec: <{PREFIXES['dec']}>" in result["completions"], result["completions"]
+    assert f"PREFIX dec: <{PREFIXES['dec']}>" in result["completions"]["text"], result["completions"]
+    assert result["completions"]["hints"] == ["dec:partOf"], result["completions"]
 
 
 def test_browser_plain_fallback_runs_a_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              live_url: str) -> None:
     monkeypatch.setattr(ui, "NODE_MODULES_DIR", tmp_path / "no-node-modules")
-    result = drive(f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}", tmp_path, "query-page-plain")
+    first = "ASK { ?s ?p ?o }"
+    result = drive(f"{live_url}/sparql?query={quote(first)}", tmp_path, "query-page-plain", rerun=CLAUSES_QUERY)
     assert result["info"]["editor"] == "plain"
     _assert_clause_rows(result)
     _assert_offline(result, live_url)
@@ -353,3 +385,10 @@ def test_browser_shows_a_query_error(live_url: str, tmp_path: Path) -> None:
     result = drive(f"{live_url}/sparql?query={quote('SELECT * WHERE { ?s ?p }')}", tmp_path, "query-page-error")
     assert result["info"]["state"] == "error"
     assert "failed" in result["info"]["status"]
+
+
+def test_browser_error_then_fixed_query_with_keyboard(live_url: str, tmp_path: Path) -> None:
+    result = drive(f"{live_url}/sparql?query={quote('SELECT * WHERE { ?s ?p }')}", tmp_path, "query-page-rerun",
+                   rerun=CLAUSES_QUERY)
+    _assert_clause_rows(result)
+    assert result["info"]["location"].startswith("/sparql?query=PREFIX")
