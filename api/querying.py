@@ -27,6 +27,8 @@ class QueryAnswer:
     chunks: AsyncIterator[bytes]
     result_format: ResultFormat
     cached: bool
+    complete: bytes | None = None
+    """The whole answer when it is small enough to be known before the response starts (else None)."""
 
 
 class QueryService:
@@ -92,19 +94,30 @@ class QueryService:
         key = (info.normalised, job.format_name, job.graph, job.union_default, job.default_graphs, job.named_graphs, generation)
         cached = self.cache.get(key)
         if cached is not None:
-            return QueryAnswer(_replay(cached), result_format, cached=True)
+            return QueryAnswer(_replay(cached), result_format, cached=True, complete=b"".join(cached))
         stream = self.engine.execute(job)
         try:
             first = await anext(stream)
         except StopAsyncIteration:
             first = b""
-        return QueryAnswer(self._relay(first, stream, key), result_format, cached=False)
-
-    async def _relay(self, first: bytes, stream: AsyncIterator[bytes], key: tuple[object, ...]) -> AsyncIterator[bytes]:
-        kept: list[bytes] | None = [first]
-        kept_size = len(first)
-        yield first
         try:
+            second = await anext(stream)
+        except StopAsyncIteration:
+            # The whole answer is one chunk: send it with a Content-Length, and keep it.
+            self.cache.put(key, [first])
+            return QueryAnswer(_replay([first]), result_format, cached=False, complete=first)
+        return QueryAnswer(self._relay([first, second], stream, key), result_format, cached=False)
+
+    async def _relay(
+        self, head: list[bytes], stream: AsyncIterator[bytes], key: tuple[object, ...]
+    ) -> AsyncIterator[bytes]:
+        kept: list[bytes] | None = list(head)
+        kept_size = sum(len(chunk) for chunk in head)
+        if kept_size > self.cache.max_entry_bytes:
+            kept = None
+        try:
+            for chunk in head:
+                yield chunk
             async for chunk in stream:
                 if kept is not None:
                     kept.append(chunk)

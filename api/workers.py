@@ -312,7 +312,8 @@ class WorkerPool(QueryEngine):
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` and start another in the background, keeping the pool at full size."""
         self._all.discard(worker)
-        worker.kill()
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, worker.kill)
         if self._closed:
             return
 
@@ -327,7 +328,7 @@ class WorkerPool(QueryEngine):
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
 
-        task = asyncio.get_running_loop().create_task(respawn())
+        task = loop.create_task(respawn())
         self._spawning.add(task)
         task.add_done_callback(self._spawning.discard)
 
@@ -344,7 +345,7 @@ class WorkerPool(QueryEngine):
                 ) from None
             if worker.generation != current or not worker.process.is_alive():
                 # The store changed since this worker opened it (or it died): replace it and take another.
-                await asyncio.to_thread(self._replace, worker)
+                self._replace(worker)
                 continue
             return worker
 

@@ -295,3 +295,31 @@ def test_a_server_slower_than_the_timeout_is_a_query_timeout() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the API over the remote store ------------------------------------------------------------------------------
+
+
+def test_the_api_answers_sparql_over_the_remote_store(remote: RemoteStore, virtuoso: Virtuoso) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    remote.replace_graphs({G1: _sample("a"), G2: _sample("b")})
+    query = f"SELECT ?d ?t WHERE {{ ?d <{EX}title> ?t FILTER(LANG(?t) = 'es') }} ORDER BY ?d"
+    app = create_app(Settings(store=virtuoso.sparql_url, query_timeout=20))
+    with TestClient(app) as client:
+        response = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+        assert response.status_code == 200, response.text
+        rows = response.json()["results"]["bindings"]
+        assert [r["d"]["value"] for r in rows] == [EX + "decl/a", EX + "decl/b"]
+
+        # A write through the store changes its generation: the endpoint answers for the new content, not from cache.
+        remote.replace_graphs({}, remove=[G2])
+        again = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+        assert [r["d"]["value"] for r in again.json()["results"]["bindings"]] == [EX + "decl/a"]
+
+        turtle = client.get("/sparql", params={"query": f"DESCRIBE <{EX}decl/a>"}, headers={"Accept": "text/turtle"})
+        assert turtle.status_code == 200 and "2010-02-23" in turtle.text
+        refused = client.get("/sparql", params={"query": "SELECT * FROM <http://elsewhere.example/> { ?s ?p ?o }"})
+        assert refused.status_code in (400, 403)

@@ -144,6 +144,10 @@ async def _answer(
                 limiter.release(client)
 
     headers = {"Vary": "Accept", "X-Cache": "hit" if answer.cached else "miss"}
+    if answer.complete is not None:
+        released = True
+        limiter.release(client)
+        return Response(answer.complete, media_type=result_format.content_type, headers=headers)
     return StreamingResponse(body(), media_type=result_format.content_type, headers=headers)
 
 
