@@ -2,20 +2,22 @@
 
 - Labels (``rdfs:label``, ``skos:prefLabel``, ``altLabel``, ``hiddenLabel``) are matched longest first, without
   overlap, on stemmed words (plurals, possessives), acronyms only in capitals (see :mod:`kg.extract.tokens`).
+- A label names what the data says it contains: the holder inside a right's label ("the human rights of migrants"
+  also names migrants), the meeting inside a declaration's label ("the Declaration of the Fifth Summit" also names the
+  Fifth Summit, the meeting it was adopted at).
 - Coordinated phrases share their head: "countries of origin, transit and destination" names the three labels
   "countries of origin", "countries of transit", "countries of destination"; "women and girl migrants" names
   "women migrants" and "girl migrants" where those are labels.
-- A right is a rights phrase ("human rights", "fundamental rights") followed in the same sentence by "of" and a
-  population group that holds a right of the reference data: "the human rights ... of all migrants".
-- A meeting or declaration described rather than named ("the Declaration of the Fifth Summit, held in Lima in
-  2008"; "the Fourth Global Forum on Migration and Development, to be held in Mexico in 2010") is resolved by its
-  cues — an ordinal, the forum's or meeting's name words, a place or country, a year — against each meeting's and
-  declaration's labels, forum, place, country and dates in the reference data.
+- A right is also a rights phrase followed in the same sentence by "of" and the holder of a right in the data
+  ("the rights ... of all migrant workers").
+- A meeting described rather than named ("the Sixth Summit, held in Madrid in 2010"; "its next meeting in Puerto
+  Vallarta") is resolved by its cues — an ordinal, name words, a forum named nearby, a place or country, a year — against
+  each meeting's labels, forum, place, country and dates in the reference data; a declaration "of" or "adopted at"
+  such a meeting is the one the data says was adopted there.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from kg.extract.dates import find_years
@@ -23,10 +25,14 @@ from kg.extract.lexicon import ORDINALS, Entity, Lexicon
 from kg.extract.model import EntityMention, Span, TopicMention
 from kg.extract.tokens import Match, Token, tokenize
 
-_COORDINATORS = frozenset({",", "and", "or", "as well as"})
-_DETERMINERS = frozenset({"the", "all", "their", "our", "its", "of", "these", "those", "any"})
-_CUE_WINDOW = 18  # tokens after a meeting phrase in which its place and year are looked for
+_COORDINATORS = frozenset({",", "and", "or"})
+_DETERMINERS = frozenset({"the", "all", "their", "our", "its", "these", "those", "any", "of"})
+# General English nouns for one sitting of a forum; the forum itself is found in the data.
+_MEETING_NOUNS = frozenset({"meeting", "summit", "forum", "conference", "session", "dialogue"})
+_DECLARATION_NOUNS = frozenset({"declaration", "communiqué", "communique", "statement", "compact"})
+_CUE_WINDOW = 14  # tokens after a meeting phrase in which its place and year are looked for
 _RIGHT_WINDOW = 16  # tokens between a rights phrase and "of <holder>"
+_SENTENCE_BREAKS = frozenset({".", ";", "!", "?"})
 
 
 def find_entities(text: str, start: int, end: int, lexicon: Lexicon) -> list[EntityMention]:
@@ -34,13 +40,12 @@ def find_entities(text: str, start: int, end: int, lexicon: Lexicon) -> list[Ent
     tokens = tokenize(text, start, end)
     matches = lexicon.entity_matcher.find_all(tokens)
     mentions: list[EntityMention] = []
-    used: set[int] = set()  # token indexes consumed by a description
     for match in matches:
-        for iri in sorted(match.values):
-            mentions.append(EntityMention(lexicon.entities[iri].kind, iri, Span(match.start, match.end)))  # type: ignore[arg-type]
+        mentions.extend(_mentions(match.values, Span(match.start, match.end), lexicon))
+        mentions.extend(_inner(tokens, match, lexicon))
     mentions.extend(_coordinated(tokens, matches, lexicon))
-    mentions.extend(_rights(text, tokens, matches, lexicon))
-    mentions.extend(_descriptions(text, tokens, matches, lexicon, used))
+    mentions.extend(_rights(tokens, matches, lexicon))
+    mentions.extend(_described_meetings(text, tokens, matches, lexicon))
     return _dedupe(mentions)
 
 
@@ -54,6 +59,10 @@ def find_topics(text: str, start: int, end: int, lexicon: Lexicon) -> list[Topic
     return out
 
 
+def _mentions(iris: frozenset[str] | set[str], span: Span, lexicon: Lexicon) -> list[EntityMention]:
+    return [EntityMention(lexicon.entities[iri].kind, iri, span) for iri in sorted(iris)]  # type: ignore[arg-type]
+
+
 def _dedupe(mentions: list[EntityMention]) -> list[EntityMention]:
     seen: set[tuple[str, int, int]] = set()
     out = []
@@ -65,79 +74,84 @@ def _dedupe(mentions: list[EntityMention]) -> list[EntityMention]:
     return out
 
 
+def _inner(tokens: Sequence[Token], match: Match, lexicon: Lexicon) -> list[EntityMention]:
+    """Entities inside a label that the data relates to the labelled one (a right's holder, a declaration's meeting)."""
+    related: set[str] = set()
+    for iri in match.values:
+        entity = lexicon.entities[iri]
+        related |= entity.holders
+        if entity.meeting:
+            related.add(entity.meeting)
+    if not related:
+        return []
+    inside = tokens[match.first : match.last]
+    out = []
+    for index in range(1, len(inside)):
+        found = lexicon.entity_matcher.match_at(inside, index)
+        if found is not None and found.values & related:
+            out.extend(_mentions(found.values & related, Span(found.start, found.end), lexicon))
+    return out
+
+
 def _coordinated(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
     """Labels completed from a coordinated phrase around a matched label (see the module docstring)."""
     out: list[EntityMention] = []
     matcher = lexicon.entity_matcher
     for match in matches:
-        label_tokens = tokens[match.first : match.last]
-        # Left-factored: "<head ... of> X, Y and Z" where "<head of> X" matched: try "<head of> Y", "<head of> Z".
-        for split in range(1, len(label_tokens)):
-            head = list(label_tokens[:split])
+        size = match.last - match.first
+        label_tokens = list(tokens[match.first : match.last])
+        for split in range(1, size):
+            # Left-factored: "<head> X, Y and Z" where "<head> X" is the label: try "<head> Y", "<head> Z".
+            head, width = label_tokens[:split], size - split
             index = match.last
             while index < len(tokens) and tokens[index].text.lower() in _COORDINATORS:
-                index += 1
-                if index < len(tokens) and tokens[index].text.lower() in _COORDINATORS:
-                    continue
-                candidate = head + list(tokens[index : index + (len(label_tokens) - split)])
+                while index < len(tokens) and tokens[index].text.lower() in _COORDINATORS:
+                    index += 1
+                if index + width > len(tokens):
+                    break
+                candidate = head + list(tokens[index : index + width])
                 found = matcher.match_at(candidate, 0)
                 if found is None or found.last != len(candidate):
                     break
-                last = index + len(label_tokens) - split
-                for iri in sorted(found.values):
-                    span = Span(match.start, tokens[last - 1].end)
-                    out.append(EntityMention(lexicon.entities[iri].kind, iri, span))  # type: ignore[arg-type]
-                index = last
-        # Right-factored: "X and Y <tail>" where "Y <tail>" matched: try "X <tail>".
-        for split in range(1, len(label_tokens)):
-            tail = list(label_tokens[split:])
-            index = match.first + split - 1  # the last token of the first part of the label
+                out.extend(_mentions(found.values, Span(match.start, tokens[index + width - 1].end), lexicon))
+                index += width
+            # Right-factored: "X and Y <tail>" where "Y <tail>" is the label: try "X <tail>".
+            tail, width = label_tokens[split:], split
             index = match.first - 1
-            while index >= 1 and tokens[index].text.lower() in _COORDINATORS:
-                word = tokens[index - 1]
-                candidate = list(tokens[index - split : index]) + tail
-                if index - split < 0:
-                    break
+            while index >= width and tokens[index].text.lower() in _COORDINATORS:
+                first = index - width
+                candidate = list(tokens[first:index]) + tail
                 found = matcher.match_at(candidate, 0)
                 if found is None or found.last != len(candidate):
                     break
-                for iri in sorted(found.values):
-                    span = Span(tokens[index - split].start, match.end)
-                    out.append(EntityMention(lexicon.entities[iri].kind, iri, span))  # type: ignore[arg-type]
-                index = index - split - 1
-                del word
+                out.extend(_mentions(found.values, Span(tokens[first].start, match.end), lexicon))
+                index = first - 1
     return out
 
 
-def _rights(text: str, tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
-    """Rights named as "<rights phrase> ... of <holder>"; resolved to the right held by that population group."""
+def _rights(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
+    """Rights named as "<rights phrase> ... of <holder>" where no right's label matched the phrase."""
     rights_by_holder: dict[str, list[Entity]] = {}
     for entity in lexicon.entities.values():
         if entity.kind == "right":
             for holder in entity.holders:
                 rights_by_holder.setdefault(holder, []).append(entity)
-    if not rights_by_holder:
-        return []
     out: list[EntityMention] = []
     holder_matches = [m for m in matches if any(v in rights_by_holder for v in m.values)]
     for index, token in enumerate(tokens):
-        if token.key != "right":
+        if token.key != "right" or any(m.first <= index < m.last for m in matches):
             continue
-        # Already part of a matched right label? Then the label said it.
-        if any(m.first <= index < m.last and any(lexicon.kind(v) == "right" for v in m.values) for m in matches):
-            continue
-        first = index - 1 if index and tokens[index - 1].is_word and tokens[index - 1].text.lower() not in _DETERMINERS else index
+        first = index
+        if index and tokens[index - 1].is_word and tokens[index - 1].text.lower() not in _DETERMINERS:
+            first = index - 1
         for holder in holder_matches:
             if not index < holder.first <= index + _RIGHT_WINDOW:
                 continue
             between = tokens[index + 1 : holder.first]
-            if any(t.text in (".", ";") for t in between):
-                continue
-            if not any(t.text.lower() == "of" for t in between[-3:]):
+            if any(t.text in _SENTENCE_BREAKS for t in between) or not any(t.text.lower() == "of" for t in between[-3:]):
                 continue
             for holder_iri in sorted(v for v in holder.values if v in rights_by_holder):
-                candidates = rights_by_holder[holder_iri]
-                best = _best_right(candidates, tokens[first : index + 1])
+                best = _best_right(rights_by_holder[holder_iri], tokens[first : index + 1])
                 out.append(EntityMention("right", best.iri, Span(tokens[first].start, holder.end)))
             break
     return out
@@ -148,102 +162,111 @@ def _best_right(candidates: list[Entity], phrase: Sequence[Token]) -> Entity:
     return max(candidates, key=lambda e: (len(words & e.label_keys), -len(e.label_keys), e.iri))
 
 
-def _descriptions(
-    text: str, tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon, used: set[int]
-) -> list[EntityMention]:
-    """Meetings and declarations described by an ordinal, name words, a place and a year (module docstring)."""
+def _described_meetings(text: str, tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
+    """Meetings (and the declarations adopted at them) described by cues rather than named."""
     meetings = [e for e in lexicon.entities.values() if e.kind == "meeting"]
-    declarations = [e for e in lexicon.entities.values() if e.kind == "declaration"]
-    if not meetings:
-        return []
     out: list[EntityMention] = []
-    matched_at = {m.first: m for m in matches}
+    covered = {i for m in matches for i in range(m.first, m.last)}
     for index, token in enumerate(tokens):
+        if index in covered:
+            continue
         ordinal = ORDINALS.get(token.text.lower())
-        if ordinal is None:
+        noun = token.key in _MEETING_NOUNS
+        if ordinal is None and not noun:
             continue
-        # The phrase: ordinal + capitalised name words (and the "of/on/and" between them).
+        # The phrase: an ordinal and the capitalised name words after it, or the meeting noun alone.
         last = index + 1
-        while last < len(tokens) and (
-            tokens[last].text[:1].isupper() or (tokens[last].text.lower() in ("of", "on", "and", "for") and last + 1 < len(tokens) and tokens[last + 1].text[:1].isupper())
-        ):
-            last += 1
-        name_keys = {t.key for t in tokens[index + 1 : last]}
-        if not name_keys:
-            continue
-        window_end = min(len(tokens), last + _CUE_WINDOW)
-        for stop in range(last, window_end):
-            if tokens[stop].text in (".", ";"):
-                window_end = stop
-                break
+        if ordinal is not None:
+            while last < len(tokens) and last not in covered and (
+                tokens[last].text[:1].isupper()
+                or (
+                    tokens[last].text.lower() in ("of", "on", "and", "for")
+                    and last + 1 < len(tokens)
+                    and tokens[last + 1].text[:1].isupper()
+                )
+            ):
+                last += 1
+            if last == index + 1:
+                continue
+        sentence_start, sentence_end = _sentence(tokens, index)
+        window_end = min(sentence_end, last + _CUE_WINDOW)
         cue_places = {
-            v for m in matches if last <= m.first < window_end for v in m.values if lexicon.kind(v) in ("place", "state")
+            v
+            for m in matches
+            if last <= m.first < window_end
+            for v in m.values
+            if lexicon.kind(v) in ("place", "state")
         }
-        forums = {v for m in matches if index < m.first < last for v in m.values if lexicon.kind(v) == "forum"}
-        cue_end = tokens[window_end - 1].end if window_end > last else tokens[last - 1].end
-        years = {y for y, _, _ in find_years(text, tokens[index].start, cue_end)}
+        forums = {
+            v for m in matches if sentence_start <= m.first < window_end for v in m.values if lexicon.kind(v) == "forum"
+        }
+        years = {y for y, _, _ in find_years(text, tokens[last - 1].end, tokens[window_end - 1].end)} if window_end > last else set()
+        if ordinal is None and not (forums and (cue_places or years)):
+            continue  # a bare "meeting" needs a forum and a place or year to say which
+        name_keys = {t.key for t in tokens[index + 1 : last]} or {token.key}
         best = _best_meeting(meetings, ordinal, name_keys, forums, cue_places, years)
         if best is None:
             continue
-        span_end = tokens[last - 1].end
-        year_ends = [e for _, _, e in find_years(text, tokens[last - 1].end, cue_end)]
-        if year_ends:
-            span_end = year_ends[0]
-        # "the Declaration of the Fifth Summit": the declaration adopted at that meeting.
+        span = Span(tokens[index].start, tokens[last - 1].end)
+        out.append(EntityMention("meeting", best.iri, span))
         declaration_start = _declaration_before(tokens, index)
         if declaration_start is not None:
-            adopted = [d for d in declarations if d.meeting == best.iri]
+            adopted = sorted(e.iri for e in lexicon.entities.values() if e.kind == "declaration" and e.meeting == best.iri)
             if adopted:
-                out.append(EntityMention("declaration", adopted[0].iri, Span(tokens[declaration_start].start, span_end)))
-        out.append(EntityMention("meeting", best.iri, Span(tokens[index].start, span_end)))
-        del matched_at
-        matched_at = {}
+                out.append(EntityMention("declaration", adopted[0], Span(tokens[declaration_start].start, span.end)))
     return out
 
 
+def _sentence(tokens: Sequence[Token], index: int) -> tuple[int, int]:
+    start = index
+    while start > 0 and tokens[start - 1].text not in _SENTENCE_BREAKS:
+        start -= 1
+    end = index
+    while end < len(tokens) and tokens[end].text not in _SENTENCE_BREAKS:
+        end += 1
+    return start, end
+
+
 def _declaration_before(tokens: Sequence[Token], index: int) -> int | None:
-    """The index of "Declaration" in "Declaration of the <ordinal>", if the ordinal at ``index`` follows one."""
+    """The index of "Declaration" in "Declaration of the <meeting>", if the meeting phrase at ``index`` follows one."""
     back = index - 1
-    while back >= 0 and tokens[back].text.lower() in ("the", "of", "adopted", "at", "by"):
+    while back >= 0 and tokens[back].text.lower() in ("the", "of", "adopted", "at", "by", "its"):
         back -= 1
-    if back >= 0 and tokens[back].key in ("declaration", "communiqué", "communique", "statement") and tokens[back].text[:1].isupper():
+    if back >= 0 and tokens[back].key in _DECLARATION_NOUNS and back < index - 1:
         return back
     return None
 
 
 def _best_meeting(
-    meetings: list[Entity], ordinal: int, name_keys: set[str], forums: set[str], places: set[str], years: set[int]
+    meetings: list[Entity], ordinal: int | None, name_keys: set[str], forums: set[str], places: set[str], years: set[int]
 ) -> Entity | None:
-    best: tuple[int, str] | None = None
-    chosen = None
+    """The one meeting consistent with every cue given, preferring the most cues matched; ``None`` if none or a tie."""
+    scored: list[tuple[int, str, Entity]] = []
     for meeting in meetings:
         score = 0
-        if meeting.ordinal is not None:
+        if ordinal is not None:
             if meeting.ordinal != ordinal:
                 continue
             score += 2
         if forums:
             if meeting.forum not in forums:
                 continue
-            score += 3
+            score += 2
         if years:
-            if meeting.years and not meeting.years & years:
+            if not meeting.years & years:
                 continue
-            score += 2 if meeting.years & years else 0
+            score += 2
         if places:
             if not (meeting.places | meeting.countries) & places:
                 continue
             score += 2
         overlap = len(name_keys & meeting.label_keys)
-        if overlap == 0:
+        if ordinal is not None and overlap == 0:
             continue
-        score += overlap
-        if best is None or (score, meeting.iri) > best:
-            best = (score, meeting.iri)
-            chosen = meeting
-    if chosen is None or best is None or best[0] < 4:
+        scored.append((score + overlap, meeting.iri, meeting))
+    if not scored:
         return None
-    return chosen
-
-
-_ = re  # kept for future patterns
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None  # the cues do not say which
+    return scored[0][2] if scored[0][0] >= 4 else None

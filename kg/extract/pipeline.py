@@ -22,6 +22,7 @@ from kg.namespaces import slugify
 log = logging.getLogger(__name__)
 
 _ADOPTER_KINDS = ("group", "state", "organisation")
+_NAME_NOT_TOPIC = ("organisation",)
 _SMALL_WORDS = frozenset("a an and as at by for in of on or the to with from into upon via de del la las los le les et".split())
 _KEY_MAX_LENGTH = 80
 
@@ -113,6 +114,14 @@ def _clauses(text: str, layout: Layout, lexicon: Lexicon, warnings: list[str]) -
         start_is_verb = opening_is_colon or block.section is not None or block.label is not None
         acts, act_warnings = find_speech_acts(text, block.start, block.end, lexicon, clause_start_is_verb=start_is_verb)
         warnings.extend(f"clause {position}: {w}" for w in act_warnings)
+        entities = find_entities(text, block.start, block.end, lexicon)
+        # The words of an organisation's name are not a subject of the clause ("Organization for Migration").
+        names = [m.span for m in entities if m.kind in _NAME_NOT_TOPIC]
+        topics = [
+            t
+            for t in find_topics(text, block.start, block.end, lexicon)
+            if not any(n.start <= t.span.start and t.span.end <= n.end for n in names)
+        ]
         clause = Clause(
             position=position,
             text=block.text,
@@ -120,8 +129,8 @@ def _clauses(text: str, layout: Layout, lexicon: Lexicon, warnings: list[str]) -
             label=block.label,
             section=block.section,
             speech_acts=acts,
-            entities=find_entities(text, block.start, block.end, lexicon),
-            topics=find_topics(text, block.start, block.end, lexicon),
+            entities=entities,
+            topics=topics,
             dates=[DateMention(value, Span(s, e)) for value, s, e in find_dates(text, block.start, block.end)],
         )
         out.append(clause)

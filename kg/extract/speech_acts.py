@@ -93,7 +93,58 @@ def find_speech_acts(
         if index == 0 and acts and acts[0].span.start == token.start:
             continue
         take(index, unknown_allowed=True, include=index)
+    acts.extend(_coordinated(tokens, acts, lexicon))
+    acts.sort(key=lambda act: act.span.start)
     return acts, warnings
+
+
+_NOT_AFTER_COORDINATED = frozenset({"of", "for", "from", "is", "are", "was", "were", ",", ".", ";", ":", "and", "or"})
+
+
+def _inflection(word: str) -> str:
+    word = word.lower()
+    if word.endswith("ing"):
+        return "ing"
+    if word.endswith("ed"):
+        return "ed"
+    if word.endswith("s") and not word.endswith("ss"):
+        return "s"
+    return "base"
+
+
+def _coordinated(tokens: Sequence[Token], acts: list[SpeechAct], lexicon: Lexicon) -> list[SpeechAct]:
+    """Acts coordinated with a governing one in its sentence: "We deplore X and support Y".
+
+    The verb after "and" must be a surface form of the scheme in the same inflection as the governing verb
+    ("Reaffirm ... and reject", "Recognizing ... and noting") and not read as a noun ("and support for").
+    """
+    out: list[SpeechAct] = []
+    known = [act for act in acts if act.concept is not None]
+    for act in known:
+        governing = next((t for t in tokens if t.start >= act.span.start and t.text.lower() != "we"), None)
+        if governing is None:
+            continue
+        index = next((i for i, t in enumerate(tokens) if t.start >= act.span.end), len(tokens))
+        while index < len(tokens) and tokens[index].text not in _SENTENCE_END:
+            token = tokens[index]
+            if token.text.lower() == "we" or any(a.span.start == token.start for a in acts):
+                break  # the next governed act takes over
+            if token.text.lower() != "and":
+                index += 1
+                continue
+            verb = _skip_adverbs(tokens, index + 1)
+            match = _match_skipping_adverbs(tokens, verb, lexicon) if verb < len(tokens) else None
+            if (
+                match is not None
+                and tokens[verb].text[:1].islower()
+                and _inflection(tokens[verb].text) == _inflection(governing.text)
+                and (match.last >= len(tokens) or tokens[match.last].text.lower() not in _NOT_AFTER_COORDINATED)
+            ):
+                out.append(_known(match, tokens, lexicon))
+                index = match.last
+            else:
+                index += 1
+    return out
 
 
 def _act_at(

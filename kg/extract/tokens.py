@@ -77,7 +77,17 @@ def label_keys(label: str) -> tuple[tuple[str, str | None], ...]:
 @dataclass(slots=True)
 class _Node:
     children: dict[str, list[tuple[str | None, _Node]]] = field(default_factory=dict)
-    values: set[str] = field(default_factory=set)
+    # values of the labels ending here, by the grammatical number of the label's last word (True: plural)
+    values: dict[bool, set[str]] = field(default_factory=dict)
+
+
+def is_plural(token: Token) -> bool:
+    """Whether a word is a regular plural: its stem differs from the word ("countries", "migrants'")."""
+    return token.key != _lower(token.text).removesuffix("'s").rstrip("'")
+
+
+# Words a text may add inside a label: "the human rights of all migrants" still names "human rights of migrants".
+INSERTABLE = frozenset({"all", "the", "our", "their", "its"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +103,27 @@ class Match:
 
 
 class PhraseMatcher:
-    """Longest-match-first recognition of labelled phrases in a token sequence."""
+    """Longest-match-first recognition of labelled phrases in a token sequence.
+
+    Words compare by their stem, but a label ending in a plural needs a plural in the text, so the label "all
+    migrants" does not swallow the modifier in "all migrant workers" (a label listing the singular, as hidden
+    labels do, matches it). Determiners may be inserted inside a label (:data:`INSERTABLE`).
+    """
 
     def __init__(self, entries: Iterable[tuple[str, str]] = (), *, exact_words: bool = False) -> None:
         """``exact_words``: compare words in lower case but unstemmed (for inflected forms listed one by one)."""
         self._exact_words = exact_words
         self._root = _Node()
-        self._labels: dict[tuple, str] = {}
         for label, value in entries:
             self.add(label, value)
 
     def add(self, label: str, value: str) -> None:
         """Add a label (any case) naming ``value``; labels without a word are ignored."""
-        keys = label_keys(label)
+        label_tokens = tokenize(label)
         if self._exact_words:
-            keys = tuple((_lower(t.text), None) for t in tokenize(label))
+            keys = tuple((_lower(t.text), None) for t in label_tokens)
+        else:
+            keys = tuple((t.key, t.text if is_acronym(t.text) else None) for t in label_tokens)
         if not any(k[:1].isalnum() for k, _ in keys):
             return
         node = self._root
@@ -121,33 +137,46 @@ class PhraseMatcher:
                 child = _Node()
                 branches.append((exact, child))
                 node = child
-        node.values.add(value)
-        self._labels.setdefault(keys, label)
+        plural = False if self._exact_words else is_plural(label_tokens[-1])
+        node.values.setdefault(plural, set()).add(value)
 
     def match_at(self, tokens: Sequence[Token], index: int) -> Match | None:
         """The longest labelled phrase starting at token ``index``, if any."""
-        best: tuple[int, _Node] | None = None
-        stack = [(index, self._root)]
+        best: tuple[int, frozenset[str]] | None = None
+        stack: list[tuple[int, _Node, bool]] = [(index, self._root, False)]
         while stack:
-            position, node = stack.pop()
+            position, node, skipped = stack.pop()
             if node.values and position > index and (best is None or position > best[0]):
-                best = (position, node)
+                values = set(node.values.get(False, ()))
+                if not self._exact_words and is_plural(tokens[position - 1]):
+                    values |= node.values.get(True, set())
+                if values:
+                    best = (position, frozenset(values))
             if position >= len(tokens):
                 continue
             token = tokens[position]
             key = _lower(token.text) if self._exact_words else token.key
             for exact, child in node.children.get(key, ()):
                 if exact is None or exact == token.text:
-                    stack.append((position + 1, child))
+                    stack.append((position + 1, child, skipped))
+            if (
+                not self._exact_words
+                and not skipped
+                and position > index
+                and key in INSERTABLE
+                and key not in node.children
+                and position + 1 < len(tokens)
+            ):
+                stack.append((position + 1, node, True))  # skip one inserted determiner, then match on
         if best is None:
             return None
-        last, node = best
+        last, values = best
         return Match(
             index,
             last,
             tokens[index].start,
             tokens[last - 1].end,
-            frozenset(node.values),
+            values,
             " ".join(t.text for t in tokens[index:last]),
         )
 
