@@ -85,7 +85,7 @@ class QueryService:
             default_graphs=tuple(default_graphs) if default_graphs is not None else None,
             named_graphs=tuple(named_graphs) if named_graphs is not None else None,
         )
-        generation = self.engine.generation()
+        generation = await self.engine.current_generation()
         if generation != self._cache_generation:
             # Entries of an older store content can never be served again.
             self.cache.clear()

@@ -76,6 +76,10 @@ class QueryEngine(abc.ABC):
     def generation(self) -> str:
         """A value that changes whenever the store's content may have changed (the result cache's key part)."""
 
+    async def current_generation(self) -> str:
+        """:meth:`generation`, without blocking the event loop when finding it out takes I/O."""
+        return self.generation()
+
     @abc.abstractmethod
     async def graph_names(self) -> frozenset[str]:
         """The store's named graphs."""
@@ -435,6 +439,9 @@ class StoreEngine(QueryEngine):
 
     def generation(self) -> str:
         return self._generation_of(self.store) if self._generation_of else "static"
+
+    async def current_generation(self) -> str:
+        return await asyncio.to_thread(self.generation)
 
     async def graph_names(self) -> frozenset[str]:
         return frozenset(await asyncio.to_thread(self.store.graph_names))
