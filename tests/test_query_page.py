@@ -147,6 +147,15 @@ def test_permalink_query_is_embedded_safely(client: TestClient) -> None:
     config = _config(response.text)
     assert config["query"] == hostile
     assert config["autorun"] is True
+    assert config["dataset"] == []
+
+
+def test_permalink_keeps_its_dataset(client: TestClient) -> None:
+    params = [("query", CLAUSES_QUERY), ("default-graph-uri", DECLARATION_GRAPH), ("named-graph-uri", "urn:x:a"),
+              ("named-graph-uri", "urn:x:b")]
+    config = _config(client.get("/sparql", params=params, headers={"Accept": "text/html"}).text)
+    assert config["dataset"] == [["default-graph-uri", DECLARATION_GRAPH], ["named-graph-uri", "urn:x:a"],
+                                 ["named-graph-uri", "urn:x:b"]]
 
 
 def test_plain_fallback_when_yasgui_is_not_installed(client: TestClient, tmp_path: Path,
@@ -342,9 +351,14 @@ def test_browser_runs_a_permalinked_query(live_url: str, tmp_path: Path) -> None
     _assert_offline(result, live_url)
 
 
-def test_browser_download_link_answers_csv(live_url: str, tmp_path: Path) -> None:
-    result = drive(f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}", tmp_path, "query-page-download")
+def test_browser_dataset_of_the_permalink_is_kept_in_runs_and_downloads(live_url: str, tmp_path: Path) -> None:
+    graph = quote(DECLARATION_GRAPH, safe="")
+    url = f"{live_url}/sparql?query={quote(CLAUSES_QUERY)}&default-graph-uri={graph}"
+    result = drive(url, tmp_path, "query-page-download")
+    _assert_clause_rows(result)
+    assert result["info"]["permalink"].endswith(f"&default-graph-uri={graph}")
     csv_link = next(h for h in result["info"]["downloads"] if h.endswith("&format=csv"))
+    assert f"&default-graph-uri={graph}&" in csv_link
     response = httpx.get(live_url + csv_link, headers={"Accept": "text/html,*/*;q=0.8"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines()[0].strip() == "clause,position,text"

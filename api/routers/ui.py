@@ -65,6 +65,8 @@ _CSP = (
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
 _ASSET_CACHE = "public, max-age=3600"
+# Protocol parameters a permalink may carry besides the query; the page sends them with every run.
+DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri")
 
 router = APIRouter(tags=["query page"])
 
@@ -182,7 +184,8 @@ def query_page_response(request: Request, query: str | None = None) -> HTMLRespo
     Takes the request (for the mount point ``root_path``, the app's settings in ``app.state.settings`` if any,
     and the ``query`` parameter of its URL) and an optional query, which defaults to that parameter: when there is
     one, the page opens with it in the editor and runs it at once, which is how a permalink ``/sparql?query=...``
-    opened in a browser behaves. Returns a 200 ``text/html`` response with
+    opened in a browser behaves. The URL's ``default-graph-uri`` and ``named-graph-uri`` parameters are kept: the
+    page shows them and sends them with each run, in its permalinks and in its download links. Returns a 200 ``text/html`` response with
     ``Vary: Accept`` (``/sparql`` answers machines with the service description) and a content security policy
     that lets the page load and fetch from our own origin only.
     """
@@ -198,6 +201,7 @@ def query_page_response(request: Request, query: str | None = None) -> HTMLRespo
         "prefixes": PREFIXES,
         "examples": [asdict(e) for e in examples],
         "query": query,
+        "dataset": [[k, v] for k, v in request.query_params.multi_items() if k in DATASET_PARAMETERS],
         "autorun": query is not None and query.strip() != "",
         "editor": "yasgui" if has_vendor else "plain",
     }

@@ -52,8 +52,15 @@
     return ["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"].indexOf(word) >= 0 ? word : "UPDATE";
   }
 
+  // default-graph-uri / named-graph-uri of the permalink the page was opened with, sent with every run.
+  var dataset = cfg.dataset || [];
+
+  function datasetParams() {
+    return dataset.map(function (p) { return "&" + encodeURIComponent(p[0]) + "=" + encodeURIComponent(p[1]); }).join("");
+  }
+
   function permalinkFor(text) {
-    return cfg.endpoint + "?query=" + encodeURIComponent(text);
+    return cfg.endpoint + "?query=" + encodeURIComponent(text) + datasetParams();
   }
 
   function updateLinks() {
@@ -221,7 +228,7 @@
     fetch(cfg.endpoint, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: accept },
-      body: new URLSearchParams({ query: text }),
+      body: new URLSearchParams([["query", text]].concat(dataset)),
       signal: controller.signal,
     })
       .then(function (response) {
@@ -416,6 +423,17 @@
   resultsEl.addEventListener("click", localiseLink, true);
 
   runBtn.addEventListener("click", run);
+
+  if (dataset.length) {
+    var note = document.getElementById("dataset");
+    note.hidden = false;
+    note.querySelector("span").textContent = dataset.map(function (p) { return p[0] + "=<" + p[1] + ">"; }).join(", ");
+    note.querySelector("button").addEventListener("click", function () {
+      dataset = [];
+      note.hidden = true;
+      updateLinks();
+    });
+  }
 
   try {
     editor = cfg.editor === "yasgui" && window.Yasqe ? yasguiEditor() : null;
