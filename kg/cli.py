@@ -144,6 +144,141 @@ def serve(
         _fail(exc)
 
 
+# -- build, ingest, query, export (kg.build, kg.ingest, kg.store) -------------------------------------------------
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty()
+
+
+@app.command()
+def build(
+    store: StoreOpt = None,
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option("--corpus", help="Folder of bundled declarations (with corpus.toml) [default: kg/corpus]."),
+    ] = None,
+    no_dumps: Annotated[bool, typer.Option("--no-dumps", help="Do not write the dumps beside the store.")] = False,
+) -> None:
+    """Build the store from the ontology, the reference data and the bundled declarations (SHACL-checked, clause
+    kinds materialised). An embedded store is built in a new folder and swapped in only when complete; dumps go
+    to DIR/../dumps."""
+    from kg.build import build_store
+    from kg.paths import CORPUS_DIR
+
+    try:
+        report = build_store(
+            _settings(store=store), corpus_dir=corpus or CORPUS_DIR, progress=_progress_wanted(), dumps=not no_dumps
+        )
+    except KGError as exc:
+        _fail(exc)
+        return
+    typer.echo(
+        f"built {report.store}: {report.triples} triples in {len(report.graphs)} graphs, "
+        f"{len(report.declarations)} declarations ({', '.join(report.declarations)}) in {report.seconds:.1f} s"
+    )
+    for dump in report.dumps:
+        typer.echo(f"dump: {dump}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Declaration documents: UTF-8 text, HTML or PDF.")],
+    store: StoreOpt = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Title, when the text has none (one file).")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="Date of adoption, YYYY-MM-DD.")] = None,
+    place: Annotated[
+        Optional[str], typer.Option("--place", help="Place of adoption: a key (mayan-riviera) or an IRI.")
+    ] = None,
+    adopter: Annotated[
+        Optional[list[str]], typer.Option("--adopter", help="An adopting actor (state/mexico or an IRI); repeatable.")
+    ] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Key of the declaration's IRIs (one file).")] = None,
+) -> None:
+    """Add or replace declarations: each file is read, extracted, checked against the shapes and written in one
+    transaction. A file that fails is reported with its reason and leaves the store unchanged; the others load.
+    Exits 1 if any file failed."""
+    from kg.ingest import ingest_files, parse_metadata
+    from kg.store import open_store
+
+    try:
+        metadata = parse_metadata(title=title, date=date, place=place, adopters=adopter, key=key)
+        with open_store(_settings(store=store)) as st:
+            report = ingest_files(st, files, **metadata)
+    except KGError as exc:
+        _fail(exc)
+        return
+    for f in report.files:
+        if f.ok:
+            verb = "replaced" if f.replaced else "added"
+            typer.echo(f"{verb} {f.key}: {f.clauses} clauses, {f.triples} triples ({f.path})")
+            for warning in f.warnings:
+                typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW, err=True)
+        else:
+            typer.secho(f"refused {f.path}: {f.reason}", fg=typer.colors.RED, err=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+_RESULT_FORMATS = ("table", "json", "csv", "tsv", "xml", "ttl", "nt")
+
+
+@app.command()
+def query(
+    sparql: Annotated[str, typer.Argument(help="A SPARQL query, @FILE to read it from a file, or - for stdin.")],
+    store: StoreOpt = None,
+    format: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="table, json, csv, tsv, xml (SELECT/ASK); ttl, nt (CONSTRUCT/DESCRIBE)."),
+    ] = None,
+) -> None:
+    """Answer a SPARQL query from the terminal (the default graph is the union of all graphs)."""
+    from kg.export import print_results
+    from kg.errors import BadInput
+    from kg.store import open_store
+
+    try:
+        if format is not None and format not in _RESULT_FORMATS:
+            raise BadInput(f"--format {format!r}: use one of {', '.join(_RESULT_FORMATS)}")
+        if sparql == "-":
+            text = sys.stdin.read()
+        elif sparql.startswith("@"):
+            try:
+                text = Path(sparql[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadInput(f"cannot read the query file {sparql[1:]}: {exc.strerror or exc}") from None
+        else:
+            text = sparql
+        with open_store(_settings(store=store), read_only=True) as st:
+            print_results(st.query(text), format)
+    except KGError as exc:
+        _fail(exc)
+
+
+@app.command()
+def export(
+    output: Annotated[str, typer.Option("--output", "-o", help="File to write (.gz: compressed), or - for stdout.")],
+    store: StoreOpt = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="nq or trig: every named graph; ttl or nt: the union of the graphs.")
+    ] = "nq",
+) -> None:
+    """Write a dump of the store."""
+    from kg.errors import BadInput
+    from kg.store import open_store
+
+    try:
+        if format not in ("nq", "trig", "ttl", "nt"):
+            raise BadInput(f"--format {format!r}: use nq, trig, ttl or nt")
+        with open_store(_settings(store=store), read_only=True) as st:
+            if output == "-":
+                st.export(sys.stdout.buffer, format)  # type: ignore[arg-type]
+            else:
+                st.export(output, format)  # type: ignore[arg-type]
+    except KGError as exc:
+        _fail(exc)
+
+
 @app.command("settings")
 def show_settings() -> None:
     """List every setting with its environment variable, current value and meaning."""

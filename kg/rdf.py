@@ -7,7 +7,7 @@ The graph of a declaration is ``graph/declaration/{key}`` (:func:`kg.namespaces.
   normalised text every offset points into) and ``dec:hasClause``;
 - each clause ``id/clause/{key}/{position}``: ``a dec:Clause`` plus its materialised kinds (``dec:Commitment``,
   ``dec:Appeal``, ``dec:Recognition``, ``dec:Endorsement``), ``dec:partOf``, ``dec:position``, ``dec:text``,
-  ``dec:start``/``dec:end``, ``dec:section`` (UN style only), ``dec:speechAct`` or ``dec:unrecognisedAct``,
+  ``dec:start``/``dec:end``, ``dec:label`` (the number or bullet as printed), ``dec:section`` (UN style only), ``dec:speechAct`` or ``dec:unrecognisedAct``,
   ``dec:mentions`` (states, organisations, groups, population groups, places), ``dec:concernsRight`` (rights),
   ``dec:refersTo`` (forums, meetings, declarations) and ``dcterms:subject`` (topics);
 - one evidence node ``id/evidence/{key}/{n}`` per extracted fact ``S P O`` (title, date, place, each adopter, each
@@ -66,6 +66,7 @@ DEC_TEXT = _n(str(DEC.text))
 DEC_START = _n(str(DEC.start))
 DEC_END = _n(str(DEC.end))
 DEC_SECTION = _n(str(DEC.section))
+DEC_LABEL = _n(str(DEC.label))
 DEC_SPEECH_ACT = _n(str(DEC.speechAct))
 DEC_UNRECOGNISED_ACT = _n(str(DEC.unrecognisedAct))
 DEC_MENTIONS = _n(str(DEC.mentions))
@@ -170,6 +171,8 @@ def declaration_quads(decl: Declaration, *, kinds_of: KindsOf | None = None) -> 
         b.add(c, DEC_TEXT, Literal(clause.text))
         b.add(c, DEC_START, _int(clause.span.start))
         b.add(c, DEC_END, _int(clause.span.end))
+        if clause.label is not None:
+            b.add(c, DEC_LABEL, Literal(clause.label))
         if clause.section is not None:
             b.add(c, DEC_SECTION, Literal(clause.section))
         for act in clause.speech_acts:

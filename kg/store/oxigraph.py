@@ -20,6 +20,9 @@ from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Variable
 
 from kg.errors import BadQuery, StoreError
 from kg.namespaces import PREFIXES
+
+#: Prefixes for Turtle and TriG dumps: not ``id:``, whose local names would need escaped slashes.
+TURTLE_PREFIXES = {p: ns for p, ns in PREFIXES.items() if p != "id"}
 from kg.store.base import EXPORT_FORMATS, ExportFormat, QueryResult, Statement, Store, Term, as_quads
 
 log = logging.getLogger(__name__)
@@ -172,7 +175,7 @@ class OxigraphStore(Store):
 
     def _write_dump(self, out: BinaryIO, format: ExportFormat) -> None:
         rdf_format, with_graphs = EXPORT_FORMATS[format]
-        prefixes = PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+        prefixes = TURTLE_PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
         try:
             if with_graphs:
                 self.raw.dump(out, rdf_format, prefixes=prefixes)

@@ -1,0 +1,213 @@
+"""Build a store from ``ontology/`` and the bundled declarations in ``kg/corpus/``.
+
+Named graphs (see :func:`kg.ingest.context_files`): ``graph/ontology`` (the OWL ontology), ``graph/reference``
+(the SKOS schemes and ``ontology/reference/*.ttl``), ``graph/shapes`` (the SHACL shapes, published for users) and
+one ``graph/declaration/{key}`` per bundled declaration, each checked against the shapes like ``kg ingest`` does
+(a bundled declaration that fails stops the build with the shape's message). The kinds of every clause
+(``dec:Commitment`` ...) are materialised in the declaration graphs.
+
+For an embedded store at ``DIR`` the build writes a new folder beside it (``.DIR.building-PID``) and only when it is
+complete renames the old store to ``DIR.previous`` and the new one to ``DIR``, so a failed build never touches a
+good store. Dumps of the new store go to :func:`dumps_dir` (``DIR/../dumps``): ``declarations.nq.gz`` (every graph,
+N-Quads) and ``declarations.ttl`` (the default view, the union of the graphs, Turtle). A server holding the old
+folder open should be restarted after a build.
+
+For a remote store (an http(s) URL) each graph is replaced in place, one transaction per graph.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kg.errors import BadInput, KGError, StoreError
+from kg.ingest import Pipeline, load_context, parse_metadata
+from kg.paths import CORPUS_DIR, ONTOLOGY_DIR
+from kg.settings import Settings
+from kg.store import is_remote, open_store
+from kg.store.base import Store
+
+log = logging.getLogger(__name__)
+
+CORPUS_FILE = "corpus.toml"
+DOCUMENT_SUFFIXES = (".txt", ".html", ".htm", ".pdf")
+DUMP_NQUADS = "declarations.nq.gz"
+DUMP_TURTLE = "declarations.ttl"
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusEntry:
+    """One bundled document and the metadata its text lacks (keyword arguments of the extractor)."""
+
+    path: Path
+    metadata: dict[str, object]
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What a build made: the store location, triples per named graph, the declarations and the dumps."""
+
+    store: str
+    graphs: dict[str, int] = field(default_factory=dict)
+    declarations: list[str] = field(default_factory=list)
+    dumps: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def triples(self) -> int:
+        return sum(self.graphs.values())
+
+
+def dumps_dir(store_dir: str | Path) -> Path:
+    """Where the build writes the dumps of the store at ``store_dir``: ``store_dir/../dumps``."""
+    return Path(store_dir).resolve().parent / "dumps"
+
+
+def read_corpus(corpus_dir: Path = CORPUS_DIR) -> list[CorpusEntry]:
+    """The bundled documents: those listed in ``corpus.toml`` (in its order, with their metadata), then any other
+    document in the folder (name order). Raises :class:`BadInput` for a broken or inconsistent ``corpus.toml``."""
+    listed: list[CorpusEntry] = []
+    sidecar = corpus_dir / CORPUS_FILE
+    if sidecar.is_file():
+        try:
+            data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{sidecar}: not valid TOML: {exc}") from exc
+        for item in data.get("declaration", []):
+            item = dict(item)
+            name = item.pop("file", None)
+            if not name:
+                raise BadInput(f"{sidecar}: a [[declaration]] without file =")
+            unknown = set(item) - {"key", "title", "date", "place", "adopters"}
+            if unknown:
+                raise BadInput(f"{sidecar}: {name}: unknown fields {', '.join(sorted(unknown))}")
+            path = corpus_dir / name
+            if not path.is_file():
+                raise BadInput(f"{sidecar}: lists {name}, which is not in {corpus_dir}")
+            listed.append(CorpusEntry(path, parse_metadata(**item)))
+    names = {e.path.name for e in listed}
+    others = sorted(
+        p for p in corpus_dir.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.name not in names
+    )
+    return listed + [CorpusEntry(p, {}) for p in others]
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=not enabled, transient=True,
+    )
+    with progress:
+        yield progress
+
+
+def fill_store(
+    store: Store, *, corpus_dir: Path = CORPUS_DIR, ontology_dir: Path = ONTOLOGY_DIR, progress: bool = False,
+    report: BuildReport | None = None,
+) -> BuildReport:
+    """Load the context graphs and every bundled declaration into ``store`` (graph by graph).
+
+    Returns the report; raises :class:`KGError` (:class:`BadInput`, :class:`kg.errors.ShapeViolation`...) naming
+    the file at fault.
+    """
+    report = report or BuildReport(store=repr(store))
+    context = load_context(ontology_dir)
+    entries = read_corpus(corpus_dir)
+    pipeline = Pipeline(ontology_dir, context=context)
+    with _progress(progress) as bar:
+        task = bar.add_task("building", total=len(context) + len(entries))
+        for graph, quads in context.items():
+            bar.update(task, description=f"loading {graph.rsplit('/', 1)[-1]}")
+            store.replace_graphs({graph: quads})
+            report.graphs[graph] = len(quads)
+            bar.advance(task)
+        seen: dict[str, str] = {}
+        for entry in entries:
+            bar.update(task, description=f"ingesting {entry.path.name}")
+            prepared = pipeline.prepare_file(entry.path, store=store, **entry.metadata)
+            if prepared.key in seen:
+                raise BadInput(f"{entry.path.name}: key {prepared.key!r} is already used by {seen[prepared.key]}")
+            seen[prepared.key] = entry.path.name
+            store.replace_graphs({prepared.graph: prepared.quads})
+            report.graphs[prepared.graph] = len(prepared.quads)
+            report.declarations.append(prepared.key)
+            bar.advance(task)
+    return report
+
+
+def build_store(
+    settings: Settings | str | Path,
+    *,
+    corpus_dir: Path = CORPUS_DIR,
+    ontology_dir: Path = ONTOLOGY_DIR,
+    progress: bool = False,
+    dumps: bool = True,
+) -> BuildReport:
+    """Build the store named by ``settings`` (a :class:`Settings`, a folder or a URL) from scratch.
+
+    Returns a :class:`BuildReport`. Raises :class:`KGError` subclasses: the file at fault and why for bad input,
+    :class:`StoreError` when the store cannot be written. A failed build leaves an embedded store as it was.
+    """
+    if not isinstance(settings, Settings):
+        settings = Settings(store=str(settings))
+    started = time.perf_counter()
+    if is_remote(settings.store):
+        with open_store(settings) as store:
+            report = fill_store(store, corpus_dir=corpus_dir, ontology_dir=ontology_dir, progress=progress,
+                                report=BuildReport(store=settings.store))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    target = Path(settings.store).resolve()
+    staging = target.parent / f".{target.name}.building-{os.getpid()}"
+    staging_dumps = target.parent / f".{target.name}.dumps-{os.getpid()}"
+    for leftover in (staging, staging_dumps):
+        shutil.rmtree(leftover, ignore_errors=True)
+    report = BuildReport(store=str(target))
+    try:
+        with open_store(Settings(store=str(staging))) as store:
+            fill_store(store, corpus_dir=corpus_dir, ontology_dir=ontology_dir, progress=progress, report=report)
+            if dumps:
+                store.export(staging_dumps / DUMP_NQUADS, "nq")
+                store.export(staging_dumps / DUMP_TURTLE, "ttl")
+            store.optimize()  # type: ignore[attr-defined]
+        _swap(staging, target)
+        if dumps:
+            final = dumps_dir(target)
+            _swap(staging_dumps, final)
+            report.dumps = [str(final / DUMP_NQUADS), str(final / DUMP_TURTLE)]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging_dumps, ignore_errors=True)
+        raise
+    report.seconds = time.perf_counter() - started
+    log.info("built %s: %d triples in %d graphs in %.1f s", target, report.triples, len(report.graphs), report.seconds)
+    return report
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``; the old ``target`` (if any) becomes ``target.previous``."""
+    previous = target.with_name(target.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    try:
+        if target.exists():
+            os.rename(target, previous)
+        os.rename(new, target)
+    except OSError as exc:
+        if previous.exists() and not target.exists():
+            os.rename(previous, target)
+        raise StoreError(f"cannot move the new build into {target}: {exc}") from exc
+
+
+__all__ = ["BuildReport", "CorpusEntry", "KGError", "build_store", "dumps_dir", "fill_store", "read_corpus"]

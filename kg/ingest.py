@@ -1,0 +1,301 @@
+"""Add or replace declarations in a store, one file at a time, all or nothing per file.
+
+Each file is read (:func:`kg.extract.read_document`), extracted (:func:`kg.extract.extract_declaration`), turned
+into its named graph (:func:`kg.rdf.declaration_quads`), checked against ``ontology/shapes.ttl``
+(:class:`kg.shapecheck.ShapeChecker`, over the ontology, the schemes and the reference data) and written with
+:meth:`kg.store.base.Store.replace_graphs` in one transaction. A file that fails at any step is reported with its
+name and the reason, and nothing of it reaches the store; the other files still load.
+
+>>> # doctest: +SKIP
+>>> report = ingest_files(store, [Path("communique.txt")])
+>>> report.ok, report.files[0].key
+(True, 'special-communique-on-cooperation-on-migration-issues-2010')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import BadInput, KGError, ShapeViolation
+from kg.namespaces import (
+    DEC,
+    ONTOLOGY_GRAPH,
+    REFERENCE_GRAPH,
+    declaration_graph,
+    resource_iri,
+    slugify,
+)
+from kg.paths import ONTOLOGY_DIR
+from kg.store.base import Store
+
+log = logging.getLogger(__name__)
+
+#: The SKOS schemes; they go into the reference graph with ``ontology/reference/*.ttl``.
+SCHEME_FILES = ("speech-acts.ttl", "topics.ttl")
+SHAPES_FILE = "shapes.ttl"
+SHAPES_GRAPH = ONTOLOGY_GRAPH.rsplit("/", 1)[0] + "/shapes"
+_MAX_MESSAGES = 5
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_CITING = (ox.NamedNode(str(DEC.refersTo)), ox.NamedNode("http://purl.org/spar/cito/cites"))
+
+
+def context_files(ontology_dir: Path = ONTOLOGY_DIR) -> dict[str, list[Path]]:
+    """Which Turtle file goes into which named graph.
+
+    ``graph/ontology``: ``ontology/*.ttl`` except the schemes and the shapes (that is, ``declarations.ttl``);
+    ``graph/reference``: the schemes (``speech-acts.ttl``, ``topics.ttl``) and ``ontology/reference/*.ttl``;
+    ``graph/shapes``: ``shapes.ttl``. Files are listed in name order.
+    """
+    top = sorted(ontology_dir.glob("*.ttl"))
+    return {
+        ONTOLOGY_GRAPH: [p for p in top if p.name not in SCHEME_FILES and p.name != SHAPES_FILE],
+        REFERENCE_GRAPH: [p for p in top if p.name in SCHEME_FILES] + sorted((ontology_dir / "reference").glob("*.ttl")),
+        SHAPES_GRAPH: [p for p in top if p.name == SHAPES_FILE],
+    }
+
+
+def load_context(ontology_dir: Path = ONTOLOGY_DIR) -> dict[str, list[ox.Quad]]:
+    """Parse the ontology, schemes, reference data and shapes into quads per named graph (see
+    :func:`context_files`). Raises :class:`BadInput` naming a file that does not parse."""
+    out: dict[str, list[ox.Quad]] = {}
+    for graph, files in context_files(ontology_dir).items():
+        g = ox.NamedNode(graph)
+        quads: list[ox.Quad] = []
+        for path in files:
+            try:
+                quads.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in ox.parse(path=str(path)))
+            except (SyntaxError, ValueError, OSError) as exc:
+                raise BadInput(f"{path}: does not parse as Turtle: {exc}", file=str(path)) from exc
+        out[graph] = quads
+    return out
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A declaration ready to write: its key, graph IRI, quads and the extractor's warnings."""
+
+    key: str
+    graph: str
+    quads: list[ox.Quad]
+    warnings: list[str] = field(default_factory=list)
+    clauses: int = 0
+
+
+@dataclass(slots=True)
+class FileReport:
+    """What happened to one file: ``ok`` with the key and triple count, or the reason it was refused."""
+
+    path: str
+    ok: bool
+    key: str | None = None
+    graph: str | None = None
+    triples: int = 0
+    clauses: int = 0
+    replaced: bool = False
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """The per-file reports of one :func:`ingest_files` call."""
+
+    files: list[FileReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every file loaded."""
+        return all(f.ok for f in self.files)
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if not f.ok]
+
+
+def parse_metadata(
+    *, title: str | None = None, date: str | dt.date | None = None, place: str | None = None,
+    adopters: Sequence[str] | None = None, key: str | None = None,
+) -> dict[str, object]:
+    """Metadata given by a user (CLI options) as keyword arguments for :func:`kg.extract.extract_declaration`.
+
+    ``date``: ISO ``YYYY-MM-DD``; ``place`` and ``adopters``: an IRI or a key (``mayan-riviera`` or
+    ``place/mayan-riviera``; adopters ``state/mexico``). Raises :class:`BadInput` for a value of the wrong form.
+    """
+    out: dict[str, object] = {}
+    if key is not None:
+        if slugify(key) != key:
+            raise BadInput(f"--key {key!r}: use a lower-case slug such as {slugify(key) or 'my-declaration-2010'!r}")
+        out["key"] = key
+    if title is not None:
+        out["title"] = title
+    if date is not None:
+        if isinstance(date, str):
+            try:
+                date = dt.date.fromisoformat(date)
+            except ValueError:
+                raise BadInput(f"--date {date!r}: give the date as YYYY-MM-DD") from None
+        out["date"] = date
+    if place is not None:
+        out["place"] = _entity_iri(place, "place")
+    if adopters:
+        out["adopters"] = [_entity_iri(a, None) for a in adopters]
+    return out
+
+
+def _entity_iri(value: str, default_type: str | None) -> str:
+    if value.startswith(("http://", "https://")):
+        return value
+    type_, _, key = value.rpartition("/")
+    try:
+        if type_:
+            return resource_iri(type_, key)
+        if default_type is None:
+            raise ValueError("give the type too, such as state/mexico")
+        return resource_iri(default_type, slugify(key))
+    except ValueError as exc:
+        raise BadInput(f"{value!r} is not an IRI or a type/key of the reference data: {exc}") from None
+
+
+class Pipeline:
+    """Text -> checked quads, with the shapes and the context loaded once.
+
+    ``context``: the quads of the ontology and reference graphs (default: parsed from ``ontology_dir``).
+    Raises :class:`BadInput` when the ontology files do not parse.
+    """
+
+    def __init__(self, ontology_dir: Path = ONTOLOGY_DIR, context: dict[str, list[ox.Quad]] | None = None) -> None:
+        from kg.shapecheck import ShapeChecker
+
+        if context is None:
+            context = load_context(ontology_dir)
+        self.context = context
+        shape_quads = context.get(SHAPES_GRAPH) or []
+        known = [q for g, qs in context.items() if g != SHAPES_GRAPH for q in qs]
+        self._known_subjects = {q.subject for q in known}
+        if shape_quads:
+            from kg.rdf import to_rdflib
+
+            self.checker: ShapeChecker | None = ShapeChecker(to_rdflib(shape_quads), known)
+        else:
+            log.warning("no %s in %s: declarations are not checked against shapes", SHAPES_FILE, ontology_dir)
+            self.checker = None
+
+    def prepare_text(
+        self, text: str, *, name: str, media_type: str = "text/plain", store: Store | None = None,
+        **metadata: object,
+    ) -> Prepared:
+        """Extract, convert and check one document's text. ``store``: where other declarations it refers to may be
+        found (their types are added to the check's context). Raises :class:`KGError` subclasses:
+        :class:`BadInput`, :class:`kg.errors.NotADeclaration`, :class:`ShapeViolation`."""
+        from kg.extract import extract_declaration
+        from kg.rdf import declaration_quads
+
+        decl = extract_declaration(text, media_type=media_type, source_name=name, **metadata)  # type: ignore[arg-type]
+        try:
+            quads = declaration_quads(decl)
+        except ValueError as exc:
+            raise BadInput(f"{name}: cannot be turned into RDF: {exc}", file=name) from exc
+        self.check(quads, name=name, store=store)
+        return Prepared(decl.key, declaration_graph(decl.key), quads, list(decl.warnings), len(decl.clauses))
+
+    def prepare_file(self, path: Path, *, store: Store | None = None, **metadata: object) -> Prepared:
+        """Read one file and :meth:`prepare_text` it. Raises :class:`KGError` subclasses."""
+        from kg.extract import read_document
+
+        text, media_type = read_document(path)
+        return self.prepare_text(text, name=Path(path).name, media_type=media_type, store=store, **metadata)
+
+    def check(self, quads: list[ox.Quad], *, name: str, store: Store | None = None) -> None:
+        """Raise :class:`ShapeViolation` (with the shapes' messages) when ``quads`` do not satisfy the shapes."""
+        if self.checker is None:
+            return
+        extra = self._cited_types(quads, store) if store is not None else []
+        results = self.checker.check(quads, extra=extra)
+        violations = [r for r in results if r.severity == "Violation"]
+        for r in results:
+            if r.severity != "Violation":
+                log.warning("%s: %s", name, r)
+        if violations:
+            shown = "; ".join(str(v) for v in violations[:_MAX_MESSAGES])
+            more = f" (and {len(violations) - _MAX_MESSAGES} more)" if len(violations) > _MAX_MESSAGES else ""
+            raise ShapeViolation(
+                f"{name}: does not satisfy the shapes: {shown}{more}",
+                file=name,
+                violations=[str(v) for v in violations],
+            )
+
+    def _cited_types(self, quads: list[ox.Quad], store: Store) -> list[ox.Triple]:
+        """``rdf:type`` triples, from the store, of the resources the quads cite that the context does not know."""
+        cited = {q.object for q in quads if q.predicate in _CITING and isinstance(q.object, ox.NamedNode)}
+        unknown = sorted((c for c in cited if c not in self._known_subjects), key=lambda n: n.value)
+        if not unknown:
+            return []
+        values = " ".join(str(n) for n in unknown)
+        rows = store.query(f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}")
+        return [ox.Triple(row["s"], _RDF_TYPE, row["t"]) for row in rows]  # type: ignore[index]
+
+
+def ingest_files(
+    store: Store,
+    paths: Iterable[Path | str],
+    *,
+    pipeline: Pipeline | None = None,
+    progress: Callable[[str], None] | None = None,
+    **metadata: object,
+) -> IngestReport:
+    """Add or replace the declaration of each file in ``store``, one transaction per file.
+
+    ``metadata``: what the texts do not say (``title``, ``date``, ``place``, ``adopters``, ``key``; see
+    :func:`parse_metadata`); ``key`` and ``title`` need a single file. ``progress(name)`` is called after each file.
+    Returns an :class:`IngestReport`; a failing file is reported there (name and reason) and leaves the store as
+    it was. Raises :class:`BadInput` only for metadata that cannot apply (a key for several files).
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) > 1 and ("key" in metadata or "title" in metadata):
+        raise BadInput("--key and --title name one declaration: give a single file with them")
+    started = time.perf_counter()
+    pipeline = pipeline or Pipeline()
+    report = IngestReport()
+    seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            prepared = pipeline.prepare_file(path, store=store, **metadata)
+            if prepared.key in seen:
+                raise BadInput(
+                    f"{path.name}: gives key {prepared.key!r}, like {seen[prepared.key]} in the same run; "
+                    "give one of them another key",
+                    file=str(path),
+                )
+            replaced = _graph_exists(store, prepared.graph)
+            store.replace_graphs({prepared.graph: prepared.quads})
+        except KGError as exc:
+            log.info("refused %s: %s", path, exc.detail)
+            detail = exc.detail if exc.detail.startswith(path.name) or exc.detail.startswith(str(path)) else (
+                f"{path.name}: {exc.detail}"
+            )
+            report.files.append(FileReport(str(path), ok=False, reason=detail))
+        else:
+            seen[prepared.key] = path.name
+            report.files.append(
+                FileReport(
+                    str(path), ok=True, key=prepared.key, graph=prepared.graph, triples=len(prepared.quads),
+                    clauses=prepared.clauses, replaced=replaced, warnings=prepared.warnings,
+                )
+            )
+        if progress is not None:
+            progress(path.name)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _graph_exists(store: Store, graph: str) -> bool:
+    result = store.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return bool(result)
