@@ -158,7 +158,8 @@
       extraKeys: keys,
       consumeShareLink: null,
       createShareableLink: function (y) { return location.origin + permalinkFor(y.getValue()); },
-      requestConfig: { endpoint: cfg.endpoint, method: "POST" },
+      // Used by the share box's curl command line, so absolute.
+      requestConfig: { endpoint: location.origin + cfg.endpoint, method: "POST" },
     });
     return {
       getValue: function () { return yasqe.getValue(); },
