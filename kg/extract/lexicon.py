@@ -67,6 +67,7 @@ class Entity:
     kind: str
     labels: list[str] = field(default_factory=list)
     years: set[int] = field(default_factory=set)
+    dates: set[dt.date] = field(default_factory=set)  # the days given (a meeting's start and end)
     places: set[str] = field(default_factory=set)  # place IRIs (meetings, declarations)
     countries: set[str] = field(default_factory=set)  # state IRIs: of a place, or of a meeting's place
     forum: str | None = None  # a meeting's forum
@@ -185,6 +186,8 @@ def _build(graph: Graph) -> Lexicon:
             for value in graph.objects(subject, prop):
                 if isinstance(value, Literal) and (year := _year(value)):
                     entity.years.add(year)
+                    if isinstance(value.toPython(), dt.date):
+                        entity.dates.add(value.toPython())
         for prop in _PLACE_PROPERTIES:
             entity.places.update(str(o) for o in graph.objects(subject, prop) if isinstance(o, URIRef))
         entity.countries.update(str(o) for o in graph.objects(subject, DEC.inCountry))

@@ -51,11 +51,15 @@ class SpeechAct:
 
 @dataclass(frozen=True, slots=True)
 class EntityMention:
-    """A named actor, place, right, forum, meeting or other declaration, resolved to the reference data."""
+    """A named actor, place, right, forum, meeting or other declaration, resolved to the reference data.
+
+    ``span`` is ``None`` only for an adopter stated by the caller (``extract_declaration(adopters=...)``) that the
+    text does not name: there are no words to point at.
+    """
 
     kind: EntityKind
     iri: str
-    span: Span
+    span: Span | None
 
 
 @dataclass(frozen=True, slots=True)

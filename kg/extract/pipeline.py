@@ -17,7 +17,7 @@ from kg.extract.readers import HTML, html_to_text, looks_like_html
 from kg.extract.speech_acts import find_speech_acts
 from kg.extract.structure import Layout, segment
 from kg.extract.tokens import tokenize
-from kg.namespaces import slugify
+from kg.namespaces import ID_BASE, slugify
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ def extract_declaration(
 
     ``text`` is the document as read by :func:`kg.extract.read_document` (HTML markup is converted if it is still
     there). The keyword arguments give metadata the text lacks and override what it says: ``key`` (else the
-    slugified title and the year), ``title``, ``date``, ``place`` (IRI of a place in the reference data) and
-    ``adopters`` (IRIs of actors). Returns the declaration with every fact's span in its normalised text.
+    slugified title and the year, see :func:`default_key`), ``title``, ``date``, ``place`` (IRI of a place in the
+    reference data, or its short form "place/lima") and ``adopters`` (IRIs or short forms of actors). Returns the
+    declaration with every fact's span in its normalised text; a stated value the text does not contain has no
+    span. Unknown verbs in governing position are kept as acts without a concept and listed in ``warnings``.
 
     Raises :class:`kg.errors.NotADeclaration` when no clause is found and :class:`kg.errors.BadInput` when the text
     is empty.
@@ -82,17 +84,46 @@ def extract_declaration(
     if date:
         declaration.date, declaration.date_span = date, None
     if place:
-        declaration.place, declaration.place_span = place, None
+        place = _iri(place)
+        if declaration.place != place:  # the text's place line names another place, or none
+            spans = [m.span for c in declaration.clauses for m in c.entities if m.iri == place]
+            declaration.place, declaration.place_span = place, spans[0] if spans else None
         countries = lexicon.entities[place].countries if place in lexicon.entities else set()
         declaration.country = sorted(countries)[0] if countries else None
     if adopters:
-        declaration.adopters = [
-            EntityMention(lexicon.kind(iri) or "group", iri, Span(0, 0)) for iri in adopters  # type: ignore[arg-type]
-        ]
+        declaration.adopters = [_stated_adopter(declaration, _iri(iri), lexicon) for iri in adopters]
+    if declaration.meeting is None:
+        declaration.meeting = _meeting_held(declaration, lexicon)
     declaration.key = key or default_key(declaration.title, declaration.date)
     for message in warnings:
         log.warning("%s: %s", name, message)
     return declaration
+
+
+def _stated_adopter(declaration: Declaration, iri: str, lexicon: Lexicon) -> EntityMention:
+    """An adopter given by the caller, with the span of its first mention in the opening or the text, if any."""
+    kind = lexicon.kind(iri) or "group"
+    for mention in declaration.adopters:
+        if mention.iri == iri:
+            return mention
+    for clause in declaration.clauses:
+        for mention in clause.entities:
+            if mention.iri == iri:
+                return EntityMention(mention.kind, iri, mention.span)
+    return EntityMention(kind, iri, None)  # type: ignore[arg-type]
+
+
+def _meeting_held(declaration: Declaration, lexicon: Lexicon) -> str | None:
+    """The one meeting of the reference data held at the declaration's place on its date, if there is one."""
+    if declaration.place is None or declaration.date is None:
+        return None
+    found = []
+    for entity in lexicon.entities.values():
+        if entity.kind != "meeting" or declaration.place not in entity.places or not entity.dates:
+            continue
+        if min(entity.dates) <= declaration.date <= max(entity.dates):
+            found.append(entity.iri)
+    return found[0] if len(found) == 1 else None
 
 
 def default_key(title: str, date: dt.date | None) -> str:
@@ -195,8 +226,14 @@ def readable_title(title: str, acronyms: frozenset[str] = frozenset()) -> str:
 
 
 def _find_span(text: str, phrase: str) -> Span | None:
-    index = text.find(phrase)
-    return Span(index, index + len(phrase)) if index >= 0 else None
+    """Where ``phrase`` is written in ``text`` as whole words, in any case (a title given by the caller)."""
+    match = re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE)
+    return Span(match.start(), match.end()) if match else None
+
+
+def _iri(value: str) -> str:
+    """An IRI from an IRI or a short ``type/key`` ("place/lima")."""
+    return value if "://" in value else ID_BASE + value.strip("/")
 
 
 def extract_file(path: Path | str, **kwargs: object) -> Declaration:
