@@ -215,7 +215,7 @@ def ingest(
             for warning in f.warnings:
                 typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW, err=True)
         else:
-            typer.secho(f"refused {f.path}: {f.reason}", fg=typer.colors.RED, err=True)
+            typer.secho(f"refused {f.reason}", fg=typer.colors.RED, err=True)
     if not report.ok:
         raise typer.Exit(code=1)
 
