@@ -365,9 +365,8 @@ def validate_shapes(
     shapes = load_graph([folder / SHAPES_FILE])
     if not with_ontology:
         return _run_shacl(data, shapes)
-    graph = Graph()
+    graph = load_graph(ontology_sources(folder))  # a fresh graph: adding to it leaves the cache alone
     graph += data
-    graph += load_graph(ontology_sources(folder))
     # Only what ``data`` says something about is checked; the ontology is context (checked by run_checks).
     focus = sorted({s for s in data.subjects() if isinstance(s, URIRef)} | _objects_to_check(data))
     if not focus:
@@ -376,9 +375,9 @@ def validate_shapes(
 
 
 def _objects_to_check(data: Graph) -> set[URIRef]:
-    """Objects that shapes target by ``sh:targetObjectsOf`` (speech acts, topics, evidence)."""
+    """Objects that shapes target (speech acts, topics, evidence by ``sh:targetObjectsOf``; schemes by node)."""
     found: set[URIRef] = set()
-    for prop in (DEC.speechAct, DCTERMS.subject, DEC.hasEvidence):
+    for prop in (DEC.speechAct, DCTERMS.subject, DEC.hasEvidence, SKOS.inScheme):
         found.update(o for o in data.objects(None, prop) if isinstance(o, URIRef))
     return found
 
