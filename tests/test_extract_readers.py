@@ -14,16 +14,23 @@ CORPUS = Path(__file__).parent / "corpus"
 
 
 def make_pdf(path: Path, text: str) -> Path:
-    """Write ``text`` (paragraphs separated by blank lines; a form feed starts a page) as a PDF with fpdf2."""
+    """Write ``text`` (paragraphs separated by blank lines; a form feed starts a page) as a PDF with fpdf2.
+
+    Uses DejaVu Sans when the system has it (any Unicode), else Helvetica (Latin-1 only).
+    """
     fpdf = pytest.importorskip("fpdf", reason="fpdf2 is needed to make a test PDF (pip install fpdf2)")
     pdf = fpdf.FPDF()
     pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("DejaVu", fname=_dejavu()) if _dejavu() else None
+    font = _dejavu()
+    if font:
+        pdf.add_font("DejaVu", fname=font)
     for page in text.split("\f"):
         pdf.add_page()
-        pdf.set_font("DejaVu" if _dejavu() else "Helvetica", size=11)
+        pdf.set_font("DejaVu" if font else "Helvetica", size=11)
         for paragraph in page.strip().split("\n\n"):
-            pdf.multi_cell(0, 6, paragraph if _dejavu() else paragraph.encode("latin-1", "replace").decode("latin-1"))
+            if not font:
+                paragraph = paragraph.encode("latin-1", "replace").decode("latin-1")
+            pdf.multi_cell(0, 6, paragraph)
             pdf.ln(5)
     pdf.output(str(path))
     return path

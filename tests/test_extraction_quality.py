@@ -21,7 +21,11 @@ from kg.extract.dates import find_dates
 from kg.extract.model import Declaration
 from kg.namespaces import DEC, ID_BASE
 from kg.paths import PROJECT_DIR
-from tests.test_extract_readers import make_pdf
+
+try:  # the tests folder as a package (python -m pytest from the project) or as a path entry (pytest's prepend mode)
+    from tests.test_extract_readers import make_pdf
+except ImportError:
+    from test_extract_readers import make_pdf  # type: ignore[no-redef]
 
 GOLD_DIR = Path(__file__).parent / "corpus" / "gold"
 SEED = "lac-2010-migration-communique"
