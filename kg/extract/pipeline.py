@@ -16,7 +16,6 @@ from kg.extract.normalise import normalise
 from kg.extract.readers import HTML, html_to_text, looks_like_html
 from kg.extract.speech_acts import find_speech_acts
 from kg.extract.structure import Layout, segment
-from kg.extract.tokens import tokenize
 from kg.namespaces import ID_BASE, slugify
 
 log = logging.getLogger(__name__)
@@ -253,5 +252,3 @@ def kinds_of(clause: Clause, lexicon: Lexicon | None = None) -> set[str]:
             kinds |= lexicon.kinds_of_concept(act.concept)
     return kinds
 
-
-_ = tokenize

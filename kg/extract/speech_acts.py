@@ -68,11 +68,11 @@ def find_speech_acts(
     warnings: list[str] = []
     covered_until = -1
 
-    def take(position: int, *, unknown_allowed: bool, include: int | None = None) -> None:
+    def take(position: int, *, unknown_allowed: bool, after_we: bool = False) -> None:
         nonlocal covered_until
         if position >= len(tokens) or tokens[position].start < covered_until:
             return
-        act, next_index = _act_at(tokens, position, lexicon, unknown_allowed=unknown_allowed, include=include)
+        act = _act_at(tokens, position, lexicon, unknown_allowed=unknown_allowed, after_we=after_we)
         if act is not None:
             acts.append(act)
             covered_until = act.span.end
@@ -92,7 +92,7 @@ def find_speech_acts(
             continue
         if index == 0 and acts and acts[0].span.start == token.start:
             continue
-        take(index, unknown_allowed=True, include=index)
+        take(index, unknown_allowed=True, after_we=True)
     acts.extend(_coordinated(tokens, acts, lexicon))
     acts.sort(key=lambda act: act.span.start)
     return acts, warnings
@@ -148,22 +148,26 @@ def _coordinated(tokens: Sequence[Token], acts: list[SpeechAct], lexicon: Lexico
 
 
 def _act_at(
-    tokens: Sequence[Token], position: int, lexicon: Lexicon, *, unknown_allowed: bool, include: int | None
-) -> tuple[SpeechAct | None, int]:
-    """The act whose verb is at ``position`` (after skipping "we", adverbs and auxiliaries), if any."""
+    tokens: Sequence[Token], position: int, lexicon: Lexicon, *, unknown_allowed: bool, after_we: bool
+) -> SpeechAct | None:
+    """The act whose verb is at ``position`` (after skipping "we", adverbs and auxiliaries), if any.
+
+    ``after_we``: the position is a governing "we", so the next word is a verb; at a clause start a word followed
+    by a comma is an adverb ("Likewise, ...").
+    """
     # A surface form may begin with "we" itself ("we are resolved").
     match = lexicon.acts.match_at(tokens, position)
     if match is not None:
-        return _known(match, tokens, lexicon), match.last
+        return _known(match, tokens, lexicon)
     index = position
     if tokens[index].text.lower() == "we":
         index += 1
     index = _skip_adverbs(tokens, index)
     if index >= len(tokens):
-        return None, index
+        return None
     match = _match_skipping_adverbs(tokens, index, lexicon)
     if match is not None:
-        return _known(match, tokens, lexicon), match.last
+        return _known(match, tokens, lexicon)
     token = tokens[index]
     word = token.text.lower()
     # An auxiliary: the verb follows ("we will continue", "we have decided").
@@ -172,19 +176,19 @@ def _act_at(
         if after < len(tokens):
             match = _match_skipping_adverbs(tokens, after, lexicon)
             if match is not None:
-                return _known(match, tokens, lexicon, start_token=index), match.last
+                return _known(match, tokens, lexicon, start_token=index)
             if tokens[after].is_word and tokens[after].text.lower() not in FUNCTION_WORDS:
                 index, token, word = after, tokens[after], tokens[after].text.lower()
     # A known head word with an unknown continuation ("call" of "call to"): the one concept it heads.
     heads = lexicon.act_heads.get(word, set())
     if len(heads) == 1:
         concept = next(iter(heads))
-        return SpeechAct(lexicon.act_lemma[concept], concept, Span(token.start, token.end)), index + 1
+        return SpeechAct(lexicon.act_lemma[concept], concept, Span(token.start, token.end))
     if not unknown_allowed or not token.is_word or word in FUNCTION_WORDS or not re.match(r"^[^\W\d_]+$", token.text):
-        return None, index
-    if index + 1 < len(tokens) and tokens[index + 1].text == "," and include is None:
-        return None, index  # "Likewise, ..." - an adverb, not a verb
-    return SpeechAct(token.text, None, Span(token.start, token.end)), index + 1
+        return None
+    if index + 1 < len(tokens) and tokens[index + 1].text == "," and not after_we:
+        return None  # "Likewise, ..." - an adverb, not a verb
+    return SpeechAct(token.text, None, Span(token.start, token.end))
 
 
 def _skip_adverbs(tokens: Sequence[Token], index: int) -> int:
