@@ -225,11 +225,27 @@ const opts = JSON.parse(process.argv[2]);
     await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 20000 });
   };
   await page.goto(opts.url);
+  if (opts.allExamples) await page.evaluate(() => { document.body.dataset.state = "done"; });
   if (opts.clickExample) {
     await page.waitForSelector(".example");
     await page.click(`.example[data-example="${opts.clickExample}"]`);
   }
   await waitDone();
+  const examples = {};
+  if (opts.allExamples) {
+    // Every example of the sidebar, one click each, in one page.
+    const names = await page.$$eval(".example", (buttons) => buttons.map((b) => b.dataset.example));
+    for (const name of names) {
+      await page.evaluate(() => { document.body.dataset.state = "idle"; });
+      await page.click(`.example[data-example="${name}"]`);
+      await waitDone();
+      examples[name] = await page.evaluate(() => ({
+        state: document.body.dataset.state, rows: document.body.dataset.rows,
+        status: document.getElementById("status").textContent,
+        shown: document.querySelectorAll("#results table tbody tr").length,
+      }));
+    }
+  }
   if (opts.rerun) {
     // Edit the query and run it with the keyboard (Ctrl+Enter), in whichever editor the page has.
     await page.evaluate((text) => {
@@ -275,7 +291,7 @@ const opts = JSON.parse(process.argv[2]);
     highlighted: document.querySelectorAll(".CodeMirror .cm-keyword").length,
   }));
   await page.screenshot({ path: opts.screenshot, fullPage: true });
-  console.log(JSON.stringify({ rows, info, requests, problems, completions, hoveredHref }));
+  console.log(JSON.stringify({ rows, info, requests, problems, completions, hoveredHref, examples }));
   await context.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 """
@@ -406,3 +422,20 @@ def test_browser_error_then_fixed_query_with_keyboard(live_url: str, tmp_path: P
                    rerun=CLAUSES_QUERY)
     _assert_clause_rows(result)
     assert result["info"]["location"].startswith("/sparql?query=PREFIX")
+
+
+def test_browser_runs_every_example_on_the_built_graph(built_store: Path, tmp_path: Path) -> None:
+    """Each example of the sidebar, one click each, answers in the page as many rows as the store gives."""
+    examples = ui.load_examples()
+    assert examples
+    store = pyoxigraph.Store.read_only(str(built_store))
+    expected = {e.name: len(list(store.query(e.query, use_default_graph_as_union=True))) for e in examples}
+    with live_server(Settings(store=str(built_store), workers=1, query_timeout=20)) as base_url:
+        result = drive(f"{base_url}/sparql", tmp_path, "query-page-built", allExamples=True)
+        _assert_offline(result, base_url)
+    assert set(result["examples"]) == set(expected)
+    for name, shown in result["examples"].items():
+        assert shown["state"] == "done", (name, shown)
+        assert shown["rows"] == str(expected[name]), (name, shown, expected[name])
+        assert shown["shown"] == min(expected[name], 50), (name, shown)  # the table's first page
+        assert expected[name] > 0, f"{name} finds nothing in the built graph"
