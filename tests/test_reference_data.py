@@ -142,7 +142,6 @@ SEED_SUBJECTS = [
     ("strengthen the consular networks", "consular-protection"),
     ("the consular attention, protection and assistance", "consular-protection"),
     ("migrant communities that reside beyond the region", "diaspora"),
-    ("establish working agendas with all destination countries", "international-cooperation"),
     ("our bi-regional dialogue with the European Union", "migration-dialogue"),
     ("regional cooperation programmes on migration", "regional-cooperation"),
     ("Global Forum on Migration and Development", "migration-and-development"),
