@@ -185,9 +185,9 @@ def query_page_response(request: Request, query: str | None = None) -> HTMLRespo
     and the ``query`` parameter of its URL) and an optional query, which defaults to that parameter: when there is
     one, the page opens with it in the editor and runs it at once, which is how a permalink ``/sparql?query=...``
     opened in a browser behaves. The URL's ``default-graph-uri`` and ``named-graph-uri`` parameters are kept: the
-    page shows them and sends them with each run, in its permalinks and in its download links. Returns a 200 ``text/html`` response with
-    ``Vary: Accept`` (``/sparql`` answers machines with the service description) and a content security policy
-    that lets the page load and fetch from our own origin only.
+    page shows them and sends them with each run, in its permalinks and in its download links. Returns a 200
+    ``text/html`` response with ``Vary: Accept`` (``/sparql`` answers machines with the service description) and a
+    content security policy that lets the page load and fetch from our own origin only.
     """
     if query is None:
         query = request.query_params.get("query")
@@ -196,7 +196,7 @@ def query_page_response(request: Request, query: str | None = None) -> HTMLRespo
     examples = load_examples()
     config = {
         "endpoint": f"{root}/sparql",
-        "idBase": _base_iri(request) + "id/",
+        "idBase": _base_iri(request).rstrip("/") + "/id/",
         "localIdBase": f"{root}/id/",
         "prefixes": PREFIXES,
         "examples": [asdict(e) for e in examples],

@@ -56,7 +56,9 @@
   var dataset = cfg.dataset || [];
 
   function datasetParams() {
-    return dataset.map(function (p) { return "&" + encodeURIComponent(p[0]) + "=" + encodeURIComponent(p[1]); }).join("");
+    return dataset
+      .map(function (p) { return "&" + encodeURIComponent(p[0]) + "=" + encodeURIComponent(p[1]); })
+      .join("");
   }
 
   function permalinkFor(text) {
