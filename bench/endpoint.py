@@ -5,7 +5,7 @@
 1. generates declaration-shaped data in our vocabulary (declarations citing earlier ones of their forum, clauses with
    speech acts, kinds, topics, mentions and evidence nodes; one named graph per declaration plus a reference graph);
 2. loads it into (a) an on-disk pyoxigraph store, (b) a private Virtuoso (``tests/helpers/virtuoso.py``, bulk
-   loader), (c) an rdflib ``Graph`` behind a minimal FastAPI endpoint (``bench/rdflib_endpoint.py``);
+   loader), (c) an rdflib ``Graph`` behind a minimal FastAPI endpoint (``bench/_rdflib_endpoint.py``);
 3. starts ``kg serve`` on a free port over the pyoxigraph store;
 4. runs a query mix on each engine — our endpoint over HTTP, pyoxigraph in-process (the floor), the rdflib endpoint
    (capped per query; timeouts reported) and Virtuoso over HTTP — twice: *fresh* runs (each query text made unique
@@ -491,16 +491,17 @@ async def _load(url: str, clients: int, seconds: float, make_query: Callable[[in
                     errors += 1
                 i += 1
 
-        begun = time.perf_counter()
+        begun, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(n) for n in range(clients)))
         elapsed = time.perf_counter() - begun
+        client_cpu = (time.process_time() - cpu) / elapsed
     ordered = sorted(latencies)
 
     def pct(p: float) -> float | None:
         return ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1)))] * 1000 if ordered else None
 
     return {"clients": clients, "requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": pct(0.5),
-            "p99_ms": pct(0.99), "errors": errors}  # fmt: skip
+            "p99_ms": pct(0.99), "errors": errors, "client_cpu": client_cpu}  # fmt: skip
 
 
 # --- reporting ------------------------------------------------------------------------------------------------------
@@ -584,12 +585,13 @@ def report(results: dict[str, Any]) -> str:
     if results.get("throughput"):
         out.append("Throughput of our endpoint on loopback:")
         out.append("")
-        out.append("| workload | clients | requests/s | p50 | p99 | errors |")
-        out.append("| --- | --- | --- | --- | --- | --- |")
+        out.append("| workload | clients | requests/s | p50 | p99 | errors | load generator CPU |")
+        out.append("| --- | --- | --- | --- | --- | --- | --- |")
         for row in results["throughput"]:
             p50 = "–" if row["p50_ms"] is None else f"{row['p50_ms']:.1f} ms"
             p99 = "–" if row["p99_ms"] is None else f"{row['p99_ms']:.1f} ms"
-            out.append(f"| {row['workload']} | {row['clients']} | {row['rps']:.0f} | {p50} | {p99} | {row['errors']} |")
+            out.append(f"| {row['workload']} | {row['clients']} | {row['rps']:.0f} | {p50} | {p99} | {row['errors']} | "
+                       f"{row['client_cpu']:.0%} of a core |")  # fmt: skip
         out.append("")
     return "\n".join(out)
 
@@ -666,7 +668,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rdflib_engine = None
         if not args.skip_rdflib:
             r_port = free_port()
-            rdf_proc = Process([sys.executable, "-m", "bench.rdflib_endpoint", str(data.ntriples), "--port", str(r_port)],
+            rdf_proc = Process([sys.executable, "-m", "bench._rdflib_endpoint", str(data.ntriples), "--port", str(r_port)],
                                work / "rdflib.log")  # fmt: skip
             processes.append(rdf_proc)
 

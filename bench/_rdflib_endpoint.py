@@ -1,6 +1,6 @@
 """The common Python alternative, for comparison only: an rdflib ``Graph`` behind a minimal FastAPI SPARQL endpoint.
 
-``python -m bench.rdflib_endpoint DATA.nt --port P`` parses the N-Triples file into one in-memory ``rdflib.Graph``
+``python -m bench._rdflib_endpoint DATA.nt --port P`` parses the N-Triples file into one in-memory ``rdflib.Graph``
 and answers ``GET/POST /sparql`` (``query`` parameter, form or query string) with SPARQL JSON results, as
 rdflib-based endpoints do: the query runs in the server process with rdflib's own engine. ``GET /health`` answers
 once the data is loaded. It has no time limit of its own: the benchmark's client gives up after its cap and
@@ -56,7 +56,7 @@ def make_app(data: Path) -> FastAPI:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: load the data and serve until killed."""
-    parser = argparse.ArgumentParser(prog="python -m bench.rdflib_endpoint", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench._rdflib_endpoint", description=__doc__)
     parser.add_argument("data", type=Path, help="N-Triples file to serve")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
