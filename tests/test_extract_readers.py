@@ -13,24 +13,44 @@ from kg.extract.readers import html_to_text
 CORPUS = Path(__file__).parent / "corpus"
 
 
-def make_pdf(path: Path, text: str) -> Path:
+def make_pdf(
+    path: Path, text: str, *, running_header: str | None = None, page_numbers: bool = False, page_format: str | tuple[float, float] = "A4"
+) -> Path:
     """Write ``text`` (paragraphs separated by blank lines; a form feed starts a page) as a PDF with fpdf2.
 
-    Uses DejaVu Sans when the system has it (any Unicode), else Helvetica (Latin-1 only).
+    fpdf2 wraps the paragraphs itself and breaks pages where they fall, so paragraphs run across pages. Optionally
+    every page after the first gets a running header, and every page a "- n -" page number in its footer. Uses
+    DejaVu Sans when the system has it (any Unicode), else Helvetica (Latin-1 only).
     """
     fpdf = pytest.importorskip("fpdf", reason="fpdf2 is needed to make a test PDF (pip install fpdf2)")
-    pdf = fpdf.FPDF()
-    pdf.set_auto_page_break(True, margin=15)
     font = _dejavu()
+    family = "DejaVu" if font else "Helvetica"
+
+    def plain(value: str) -> str:
+        return value if font else value.encode("latin-1", "replace").decode("latin-1")
+
+    class Document(fpdf.FPDF):  # type: ignore[misc, name-defined]
+        def header(self) -> None:
+            if running_header and self.page_no() > 1:
+                self.set_font(family, size=8)
+                self.cell(0, 5, plain(running_header), align="C")
+                self.ln(10)
+
+        def footer(self) -> None:
+            if page_numbers:
+                self.set_y(-12)
+                self.set_font(family, size=8)
+                self.cell(0, 5, f"- {self.page_no()} -", align="C")
+
+    pdf = Document(format=page_format)
     if font:
         pdf.add_font("DejaVu", fname=font)
+    pdf.set_auto_page_break(True, margin=18)
     for page in text.split("\f"):
         pdf.add_page()
-        pdf.set_font("DejaVu" if font else "Helvetica", size=11)
         for paragraph in page.strip().split("\n\n"):
-            if not font:
-                paragraph = paragraph.encode("latin-1", "replace").decode("latin-1")
-            pdf.multi_cell(0, 6, paragraph)
+            pdf.set_font(family, size=11)
+            pdf.multi_cell(0, 6, plain(paragraph))
             pdf.ln(5)
     pdf.output(str(path))
     return path

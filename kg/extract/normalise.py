@@ -45,6 +45,11 @@ _SUFFIXES = (
     "ties", "ic", "ics", "ical", "tive", "tives", "ment", "lity", "lities", "tory", "grants", "grant",
 )
 _MAX_HEADER_WORDS = 12
+_MAX_EDGE_WORDS = 25
+_EDGE_LINES = 2
+_PAGE_BREAK = "\f"
+_MIN_WRAPPED_LINES = 8
+_FULL_LINE_SHARE = 0.85
 _PROSE_MIN_WORDS = 8
 
 
@@ -62,61 +67,121 @@ def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
     part of the word; the document's own words are used first. Deterministic and idempotent.
     """
     text = clean_characters(text)
-    lines = [" ".join(line.split()) for line in text.replace("\f", "\n\f\n").split("\n")]
+    lines = [" ".join(line.split()) if line != _PAGE_BREAK else line for line in text.replace("\f", "\n\f\n").split("\n")]
     lines = _drop_page_furniture(lines)
-    blocks = _blocks(lines)
+    full_line = _full_line_length(lines)
     vocabulary = _vocabulary(text, known_words)
     paragraphs: list[str] = []
-    for block in blocks:
-        paragraphs.extend(_unwrap(block, vocabulary))
-    paragraphs = _join_split_paragraphs(paragraphs, vocabulary)
+    previous_last_line = ""
+    for block, after_page_break in _blocks(lines):
+        unwrapped = _unwrap(block, vocabulary)
+        first, rest = unwrapped[0], unwrapped[1:]
+        if paragraphs and (
+            continues(paragraphs[-1], first)
+            or (after_page_break and _runs_on(previous_last_line, paragraphs[-1], first, full_line))
+        ):
+            paragraphs[-1] = join_lines(paragraphs[-1], first, vocabulary)
+        else:
+            paragraphs.append(first)
+        paragraphs.extend(rest)
+        previous_last_line = block[-1]
     return "\n\n".join(p for p in paragraphs if p)
 
 
+def _full_line_length(lines: list[str]) -> int | None:
+    """The width of a full line when the text is hard-wrapped (as a PDF's text layer is), else ``None``."""
+    lengths = sorted(len(line) for line in lines if line and line != _PAGE_BREAK)
+    if len(lengths) < _MIN_WRAPPED_LINES:
+        return None
+    width = lengths[int(len(lengths) * 0.9)]
+    near_full = sum(1 for n in lengths if n >= width * _FULL_LINE_SHARE)
+    return width if near_full * 10 >= len(lengths) * 3 else None
+
+
+def _runs_on(last_line: str, previous: str, following: str, full_line: int | None) -> bool:
+    """A paragraph whose last line before a page break is a full line goes on after the break."""
+    return (
+        full_line is not None
+        and len(last_line) >= full_line * _FULL_LINE_SHARE
+        and not LIST_MARKER_RE.match(following)
+        and not previous.endswith(":")
+    )
+
+
 def _drop_page_furniture(lines: list[str]) -> list[str]:
-    """Blank out separators, page numbers, form feeds and running headers/footers (kept as blank lines)."""
+    """Blank out separators, page numbers and running headers/footers (kept as blank lines; form feeds stay)."""
     out = []
     for line in lines:
-        if line == "\f" or _SEPARATOR_RE.match(line) or _PAGE_NUMBER_RE.match(line):
+        if _SEPARATOR_RE.match(line) or _PAGE_NUMBER_RE.match(line):
             out.append("")
         else:
             out.append(line)
-    # Running headers and footers: short lines, not list items, repeated (digits aside) on several pages.
+    # Running headers and footers: lines repeated (digits aside) on several pages, either at a page's edge (first
+    # or last lines next to a form feed) or short anywhere (text without form feeds), never list items.
     def shape(line: str) -> str:
         return re.sub(r"\d+", "#", line.lower())
 
-    counts = Counter(shape(line) for line in out if _header_candidate(line))
+    edges = _page_edges(out)
+    candidates = {i for i, line in enumerate(out) if _header_candidate(line) or (i in edges and _edge_candidate(line))}
+    counts = Counter(shape(out[i]) for i in candidates)
     repeated = {s for s, n in counts.items() if n >= 2}
     if not repeated:
         return out
-    first_content = next((i for i, line in enumerate(out) if line), -1)
+    first_content = next((i for i, line in enumerate(out) if line and line != _PAGE_BREAK), -1)
     return [
-        "" if line and shape(line) in repeated and _header_candidate(line) and i != first_content else line
+        "" if i in candidates and shape(line) in repeated and i != first_content else line
         for i, line in enumerate(out)
     ]
+
+
+def _page_edges(lines: list[str]) -> set[int]:
+    """Indexes of the first and last :data:`_EDGE_LINES` non-blank lines of every page (pages end at form feeds)."""
+    if _PAGE_BREAK not in lines:
+        return set()
+    edges: set[int] = set()
+    page: list[int] = []
+    for index, line in enumerate([*lines, _PAGE_BREAK]):
+        if line == _PAGE_BREAK:
+            edges.update(page[:_EDGE_LINES] + page[-_EDGE_LINES:])
+            page = []
+        elif line:
+            page.append(index)
+    return edges
+
+
+def _edge_candidate(line: str) -> bool:
+    return line != _PAGE_BREAK and len(line.split()) <= _MAX_EDGE_WORDS and not LIST_MARKER_RE.match(line)
 
 
 def _header_candidate(line: str) -> bool:
     return (
         bool(line)
+        and line != _PAGE_BREAK
         and len(line.split()) <= _MAX_HEADER_WORDS
         and not LIST_MARKER_RE.match(line)
         and not _SENTENCE_END_RE.search(line)
     )
 
 
-def _blocks(lines: list[str]) -> list[list[str]]:
-    """Groups of consecutive non-blank lines."""
-    blocks: list[list[str]] = []
+def _blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
+    """Groups of consecutive non-blank lines, each with whether a page break comes before it."""
+    blocks: list[tuple[list[str], bool]] = []
     current: list[str] = []
+    page_break = False
+    current_after_break = False
     for line in lines:
-        if line:
+        if line and line != _PAGE_BREAK:
+            if not current:
+                current_after_break, page_break = page_break, False
             current.append(line)
-        elif current:
-            blocks.append(current)
+            continue
+        if current:
+            blocks.append((current, current_after_break))
             current = []
+        if line == _PAGE_BREAK:
+            page_break = True
     if current:
-        blocks.append(current)
+        blocks.append((current, current_after_break))
     return blocks
 
 
@@ -162,16 +227,6 @@ def _keep_hyphen(head: str, tail: str, vocabulary: tuple[Counter[str], frozenset
         return False
     # Both halves are words in their own right (seen elsewhere in the document): a compound.
     return bool((words[head.lower()] or head.lower() in known) and (words[tail.lower()] or tail.lower() in known))
-
-
-def _join_split_paragraphs(paragraphs: list[str], vocabulary: tuple[Counter[str], frozenset[str]]) -> list[str]:
-    out: list[str] = []
-    for paragraph in paragraphs:
-        if out and continues(out[-1], paragraph):
-            out[-1] = join_lines(out[-1], paragraph, vocabulary)
-        else:
-            out.append(paragraph)
-    return out
 
 
 def continues(previous: str, following: str) -> bool:
