@@ -119,6 +119,15 @@ def _labels(graph: Graph, term: URIRef, prop: URIRef = RDFS.label) -> list[tuple
     return sorted((lbl.language or "", str(lbl)) for lbl in graph.objects(term, prop) if isinstance(lbl, Literal))
 
 
+def _english(graph: Graph, term: URIRef, prop: URIRef) -> str | None:
+    """The English (or untagged) value of ``prop``, else any value, else ``None``."""
+    values = [v for v in graph.objects(term, prop) if isinstance(v, Literal)]
+    for value in values:
+        if value.language in ("en", None):
+            return str(value)
+    return str(values[0]) if values else None
+
+
 def _local(term: URIRef) -> str:
     text = str(term)
     for sep in ("#", "/"):
@@ -163,7 +172,7 @@ def _schemes(graph: Graph, r: _Renderer) -> list[SchemeDoc]:
     for scheme in sorted(s for s in graph.subjects(RDF.type, SKOS.ConceptScheme) if isinstance(s, URIRef)):
         concepts = []
         for concept in sorted(c for c in graph.subjects(SKOS.inScheme, scheme) if isinstance(c, URIRef)):
-            definition = graph.value(concept, SKOS.definition)
+            definition = _english(graph, concept, SKOS.definition)
             concepts.append(
                 ConceptDoc(
                     anchor=str(concept)[len(ID_BASE) :].replace("/", "-") if str(concept).startswith(ID_BASE) else _local(concept),
@@ -177,8 +186,8 @@ def _schemes(graph: Graph, r: _Renderer) -> list[SchemeDoc]:
                     ),
                 )
             )
-        title = graph.value(scheme, SKOS.prefLabel) or graph.value(scheme, DCTERMS.title) or _local(scheme)
-        definition = graph.value(scheme, SKOS.definition) or graph.value(scheme, DCTERMS.description)
+        title = _english(graph, scheme, SKOS.prefLabel) or _english(graph, scheme, DCTERMS.title) or _local(scheme)
+        definition = _english(graph, scheme, SKOS.definition) or _english(graph, scheme, DCTERMS.description)
         schemes.append(
             SchemeDoc(
                 anchor="scheme-" + _local(scheme),
@@ -285,8 +294,8 @@ def render_ontology_html(ontology_dir: Path | None = None) -> str:
         values = sorted(str(v) for v in graph.objects(onto, prop))
         if values:
             metadata.append((name, values))
-    title = graph.value(onto, DCTERMS.title) or graph.value(onto, RDFS.label) or ONTOLOGY_IRI
-    description = graph.value(onto, DCTERMS.description)
+    title = _english(graph, onto, DCTERMS.title) or _english(graph, onto, RDFS.label) or ONTOLOGY_IRI
+    description = _english(graph, onto, DCTERMS.description)
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_TEMPLATE).render(
         title=str(title),

@@ -1,0 +1,153 @@
+"""HermiT (through owlready2) over the ontology, the schemes and the reference data: consistent, no unsatisfiable
+class, and the kinds of sample clauses inferred from their speech acts. Needs Java; skipped without it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from kg.errors import ReasonerUnavailable
+from kg.namespaces import DEC, ID_BASE
+from kg.paths import ONTOLOGY_DIR
+from kg.reason import java_executable, reason
+
+needs_java = pytest.mark.skipif(
+    shutil.which("java") is None, reason="HermiT needs Java: install openjdk-17-jre-headless"
+)
+
+SA = ID_BASE + "speech-act/"
+SAMPLE = ID_BASE + "clause/reasoner-sample/"
+SPEECH_ACTS = ONTOLOGY_DIR / "speech-acts.ttl"
+
+
+def _act(lemma: str, family: URIRef, own: Graph) -> URIRef:
+    """The scheme's concept for ``lemma`` when ontology/speech-acts.ttl has it, else a sample concept of ``family``."""
+    iri = URIRef(SA + lemma)
+    if SPEECH_ACTS.is_file() and (iri, RDF.type, family) in Graph().parse(SPEECH_ACTS):
+        return iri
+    own_iri = URIRef(SA + "reasoner-sample-" + lemma)
+    own.add((own_iri, RDF.type, family))
+    return own_iri
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[Graph, dict[str, URIRef]]:
+    """A declaration whose clauses have: commit; call for; commit and call for; recognise; welcome; no act."""
+    graph = Graph()
+    acts = {
+        "commit": _act("commit", DEC.CommissiveAct, graph),
+        "call-for": _act("call-for", DEC.DirectiveAct, graph),
+        "recognise": _act("recognise", DEC.AssertiveAct, graph),
+        "welcome": _act("welcome", DEC.SupportiveAct, graph),
+    }
+    declaration = URIRef(ID_BASE + "declaration/reasoner-sample")
+    graph.add((declaration, RDF.type, DEC.Declaration))
+    clauses = {
+        "commit": ["commit"],
+        "call-for": ["call-for"],
+        "commit-and-call-for": ["commit", "call-for"],
+        "recognise": ["recognise"],
+        "welcome": ["welcome"],
+        "no-act": [],
+    }
+    iris = {}
+    for position, (name, names) in enumerate(clauses.items(), start=1):
+        clause = URIRef(SAMPLE + str(position))
+        iris[name] = clause
+        graph.add((clause, RDF.type, DEC.Clause))
+        graph.add((clause, DEC.partOf, declaration))
+        for act in names:
+            graph.add((clause, DEC.speechAct, acts[act]))
+    return graph, iris
+
+
+@pytest.fixture(scope="module")
+def result(sample: tuple[Graph, dict[str, URIRef]]):
+    if shutil.which("java") is None:
+        pytest.skip("HermiT needs Java: install openjdk-17-jre-headless")
+    return reason(sample[0])
+
+
+@needs_java
+def test_consistent_with_all_reference_data(result) -> None:
+    assert result.consistent
+    assert result.triples > 1000  # the schemes and the reference data were in it, not only the ontology
+    print(f"HermiT: {result.triples} triples in {result.seconds:.2f} s")
+
+
+@needs_java
+def test_no_unsatisfiable_class(result) -> None:
+    assert result.unsatisfiable == ()
+
+
+@needs_java
+@pytest.mark.parametrize(
+    ("clause", "kinds"),
+    [
+        ("commit", {"Commitment"}),
+        ("call-for", {"Appeal"}),
+        ("commit-and-call-for", {"Commitment", "Appeal"}),
+        ("recognise", {"Recognition"}),
+        ("welcome", {"Endorsement"}),
+        ("no-act", set()),
+    ],
+)
+def test_kinds_inferred_from_speech_acts(result, sample, clause: str, kinds: set[str]) -> None:
+    iri = str(sample[1][clause])
+    assert result.kinds[iri] == frozenset(str(DEC[k]) for k in kinds)
+
+
+@needs_java
+def test_inferred_graph_holds_the_kinds(result, sample) -> None:
+    inferred = result.inferred_graph()
+    assert (sample[1]["commit"], RDF.type, DEC.Commitment) in inferred
+    assert (sample[1]["no-act"], RDF.type, DEC.Commitment) not in inferred
+
+
+@needs_java
+def test_gcm_objectives_are_commitments(result) -> None:
+    """The reference data's 23 objectives of the Global Compact are clauses; each is a commitment."""
+    gcm = {iri: kinds for iri, kinds in result.kinds.items() if iri.startswith(ID_BASE + "clause/gcm-2018/")}
+    assert len(gcm) == 23
+    assert all(str(DEC.Commitment) in kinds for kinds in gcm.values())
+
+
+@needs_java
+def test_disjoint_types_make_it_inconsistent() -> None:
+    """The check can fail: a state that is also an organisation contradicts the ontology."""
+    thing = URIRef(ID_BASE + "state/reasoner-sample")
+    extra = Graph()
+    extra.add((thing, RDF.type, DEC.State))
+    extra.add((thing, RDF.type, DEC.Organisation))
+    assert not reason(extra, include_reference=False).consistent
+
+
+@needs_java
+def test_inconsistent_copy_fails_kg_validate(tmp_path: Path) -> None:
+    from kg.validate import run_checks
+
+    copy = tmp_path / "ontology"
+    shutil.copytree(ONTOLOGY_DIR, copy)
+    (copy / "reference").mkdir(exist_ok=True)
+    (copy / "reference" / "zz-contradiction.ttl").write_text(
+        "@prefix dec: <https://w3id.org/declarations/ontology#> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "<https://w3id.org/declarations/id/state/both> a dec:State , dec:Organisation ;\n"
+        '    skos:prefLabel "Both"@en ; dec:isoCode "XBO" .\n',
+        encoding="utf-8",
+    )
+    check = run_checks(ontology_dir=copy).check("HermiT")
+    assert not check.ok
+    assert any("INCONSISTENT" in line for line in check.lines), check.lines
+
+
+def test_missing_java_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ReasonerUnavailable, match="openjdk-17-jre-headless"):
+        java_executable()
+    with pytest.raises(ReasonerUnavailable, match="Java"):
+        reason()
