@@ -89,3 +89,20 @@ def test_deterministic_and_idempotent() -> None:
         once = normalise(raw)
         assert normalise(raw) == once
         assert normalise(once) == once, path.name
+
+
+def test_pdf_page_edges_and_full_lines() -> None:
+    line = "the text of a justified paragraph fills the whole width of the page"
+    body = "\n".join([line] * 6)
+    raw = (
+        f"A TITLE\n\nWe note the opening point,\n{body}\n{line}.\n\n- 1 -\n\f"
+        f"Header of the document naming the meeting in more than twelve words, with a date 2010\n\n"
+        f"Consequently, we agree.\n{body}\nshort end.\n\n- 2 -\n\f"
+        f"Header of the document naming the meeting in more than twelve words, with a date 2010\n\nWe close.\n"
+    )
+    paragraphs = normalise(raw).split("\n\n")
+    assert paragraphs[0] == "A TITLE"
+    # The first page ends on a full line: its paragraph runs on after the break, headers and numbers gone.
+    assert paragraphs[1].startswith("We note the opening point,") and "Consequently, we agree." in paragraphs[1]
+    assert paragraphs[2] == "We close."
+    assert "Header" not in normalise(raw)
