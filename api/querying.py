@@ -62,8 +62,10 @@ class QueryService:
         *,
         default_graphs: Sequence[str] | None = None,
         named_graphs: Sequence[str] | None = None,
+        base_iri: str | None = None,
     ) -> QueryAnswer:
-        """Run ``query`` (text, or already analysed) and return its serialised results.
+        """Run ``query`` (text, or already analysed) and return its serialised results. ``base_iri`` resolves
+        relative IRIs in the query (None: they are an error).
 
         Raises :class:`kg.errors.Forbidden`, :class:`kg.errors.BadQuery`, :class:`kg.errors.QueryTimeout`,
         :class:`kg.errors.StoreError`, or :class:`kg.errors.NotAcceptable` when ``result_format`` does not suit
@@ -84,6 +86,7 @@ class QueryService:
             union_default=not dataset_given and not info.from_graphs and not info.from_named,
             default_graphs=tuple(default_graphs) if default_graphs is not None else None,
             named_graphs=tuple(named_graphs) if named_graphs is not None else None,
+            base_iri=base_iri,
         )
         generation = await self.engine.current_generation()
         if generation != self._cache_generation:
@@ -91,7 +94,16 @@ class QueryService:
             self.cache.clear()
             self._cache_generation = generation
         # The cache key holds the normalised text: the same tokens mean the same query.
-        key = (info.normalised, job.format_name, job.graph, job.union_default, job.default_graphs, job.named_graphs, generation)
+        key = (
+            info.normalised,
+            job.format_name,
+            job.graph,
+            job.union_default,
+            job.default_graphs,
+            job.named_graphs,
+            job.base_iri,
+            generation,
+        )
         cached = self.cache.get(key)
         if cached is not None:
             return QueryAnswer(_replay(cached), result_format, cached=True, complete=b"".join(cached))

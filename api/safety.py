@@ -133,16 +133,17 @@ def _resolve(token: Token, prefixes: dict[str, str], base: str | None) -> str:
     return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
 
 
-def analyse_query(text: str) -> QueryInfo:
+def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
     """Classify a query and apply the endpoint's refusals.
 
     Returns a :class:`QueryInfo`. Raises :class:`Forbidden` (403) for an update (sent as a query or not),
     ``LOAD`` or ``SERVICE`` anywhere in the text, and :class:`BadQuery` (400) when no query form is found or
-    the text cannot be lexed. Whether the rest is valid SPARQL is for the engine to say.
+    the text cannot be lexed. Whether the rest is valid SPARQL is for the engine to say. ``base_iri`` is the
+    base the engine resolves relative IRIs against before any ``BASE`` of the query.
     """
     tokens = tokenize(text)
     prefixes: dict[str, str] = {}
-    base: str | None = None
+    base: str | None = base_iri
     form: str | None = None
     index = 0
     # The prologue: BASE and PREFIX declarations, then the query form.

@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from kg.errors import BadQuery, QueryTimeout, StoreError
+from kg.errors import BadQuery, QueryNotEvaluable, QueryTimeout, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ class QueryJob:
     ``format_name`` is a pyoxigraph format name: a ``RdfFormat`` member when ``graph`` (CONSTRUCT/DESCRIBE),
     else a ``QueryResultsFormat`` member. ``default_graphs``/``named_graphs`` are the protocol's
     default-graph-uri/named-graph-uri (None: not given); ``union_default`` makes the default graph the union of
-    all graphs (used when neither the request nor the query names a dataset).
+    all graphs (used when neither the request nor the query names a dataset); ``base_iri`` resolves relative
+    IRIs of the query (the endpoint's URL: the service-defined base the protocol allows).
     """
 
     query: str
@@ -59,6 +60,7 @@ class QueryJob:
     union_default: bool = True
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
 
 
 class QueryEngine(abc.ABC):
@@ -147,6 +149,8 @@ def _run_job(store: Any, job: dict[str, Any], conn: Connection, chunk_size: int)
         conn.send_bytes(b"E")
         return
     kwargs: dict[str, Any] = {"use_default_graph_as_union": job["union_default"]}
+    if job.get("base_iri"):
+        kwargs["base_iri"] = job["base_iri"]
     if job["default_graphs"] is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graphs"]]
         if job["named_graphs"] is None:
@@ -408,7 +412,7 @@ class WorkerPool(QueryEngine):
                     detail = body.decode(errors="replace")
                     if detail.startswith("OSError"):
                         raise StoreError(f"the store failed: {detail}")
-                    raise BadQuery(f"the query could not be evaluated: {detail}")
+                    raise QueryNotEvaluable(f"the query parses but could not be evaluated: {detail}")
         finally:
             if done:
                 self._release(worker)
@@ -432,7 +436,9 @@ class StoreEngine(QueryEngine):
         self.store = store
         self.timeout = timeout
         self._generation_of = generation_of
-        self._accepts_timeout = "timeout" in inspect.signature(store.query).parameters
+        parameters = inspect.signature(store.query).parameters
+        self._accepts_timeout = "timeout" in parameters
+        self._accepts_base = "base_iri" in parameters
 
     async def close(self) -> None:
         await asyncio.to_thread(self.store.close)
@@ -459,6 +465,8 @@ class StoreEngine(QueryEngine):
                 kwargs["default_graph"] = []
         if self._accepts_timeout:
             kwargs["timeout"] = self.timeout
+        if job.base_iri and self._accepts_base:
+            kwargs["base_iri"] = job.base_iri
         result = self.store.query(job.query, **kwargs)
         if job.graph:
             return bytes(result.serialize(format=getattr(ox.RdfFormat, job.format_name)))

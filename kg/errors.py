@@ -45,6 +45,13 @@ class BadQuery(KGError):
     title = "Bad SPARQL query"
 
 
+class QueryNotEvaluable(BadQuery):
+    """A SPARQL query that parses but that the engine cannot evaluate (an unknown function, say)."""
+
+    status = 422
+    title = "Query cannot be evaluated"
+
+
 class Forbidden(KGError):
     """A well-formed request the public endpoint refuses (updates, LOAD, SERVICE, foreign FROM)."""
 

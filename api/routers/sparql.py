@@ -111,7 +111,7 @@ async def _answer(
     query: str,
     params: list[tuple[str, str]],
 ) -> Response:
-    info = analyse_query(query)
+    info = analyse_query(query, base_iri=_endpoint_url(request))
     formats = [p for name, p in params if name == "format"]
     result_format = negotiate_result_format(
         request.headers.get("accept"), formats[-1] if formats else None, graph=info.is_graph_result
@@ -128,6 +128,7 @@ async def _answer(
             result_format,
             default_graphs=default_graphs if dataset_given else None,
             named_graphs=named_graphs if dataset_given else None,
+            base_iri=_endpoint_url(request),
         )
     except BaseException:
         limiter.release(client)
