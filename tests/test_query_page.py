@@ -19,8 +19,10 @@ from urllib.parse import quote
 import httpx
 import pyoxigraph
 import pytest
+import rdflib
 from fastapi.testclient import TestClient
 from helpers.server import live_server
+from rdflib.compare import isomorphic
 
 from api.app import create_app
 from api.routers import ui
@@ -379,6 +381,27 @@ def test_browser_dataset_of_the_permalink_is_kept_in_runs_and_downloads(live_url
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines()[0].strip() == "clause,position,text"
     assert len(response.text.strip().splitlines()) == 4
+
+
+def test_browser_construct_shows_triples_and_offers_graph_downloads(live_url: str, tmp_path: Path) -> None:
+    query = "PREFIX dec: <https://w3id.org/declarations/ontology#>\nCONSTRUCT { ?c dec:partOf ?d } WHERE { ?c dec:partOf ?d }"
+    result = drive(f"{live_url}/sparql?query={quote(query)}", tmp_path, "query-page-construct")
+    info = result["info"]
+    assert info["state"] == "done" and info["rows"] == "3" and "3 triples" in info["status"], info
+    links = {h.rsplit("&format=", 1)[1]: h for h in info["downloads"]}
+    assert sorted(links) == ["jsonld", "ntriples", "rdfxml", "turtle"]
+    expected = rdflib.Graph()
+    part_of = rdflib.URIRef(PREFIXES["dec"] + "partOf")
+    declaration = rdflib.URIRef("https://w3id.org/declarations/id/declaration/lac-2010-migration-communique")
+    for n in (1, 2, 3):
+        expected.add((rdflib.URIRef(f"https://w3id.org/declarations/id/clause/lac-2010-migration-communique/{n}"),
+                      part_of, declaration))
+    for fmt, parser in (("turtle", "turtle"), ("ntriples", "nt"), ("jsonld", "json-ld"), ("rdfxml", "xml")):
+        response = httpx.get(live_url + links[fmt])
+        assert response.status_code == 200, (fmt, response.text)
+        got = rdflib.Graph().parse(data=response.text, format=parser)
+        assert isomorphic(got, expected), fmt
+    _assert_offline(result, live_url)
 
 
 def test_browser_example_is_one_click_away(live_url: str, tmp_path: Path) -> None:

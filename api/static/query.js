@@ -308,7 +308,16 @@
     var what;
     if (rows !== undefined) what = rows + (rows === 1 ? " result" : " results");
     else if (json && typeof json.boolean === "boolean") what = "answer: " + (json.boolean ? "yes" : "no");
-    else what = payload.split("\n").filter(function (l) { return l.trim(); }).length + " lines";
+    else {
+      var triples = null;
+      try { triples = yasr && yasr.results ? yasr.results.getStatements().length : null; } catch (e) { triples = null; }
+      if (triples !== null) {
+        rows = triples;
+        what = triples + (triples === 1 ? " triple" : " triples");
+      } else {
+        what = payload.split("\n").filter(function (l) { return l.trim(); }).length + " lines of Turtle";
+      }
+    }
     setState("done", rows);
     setStatus(what + " in " + ms + " ms", "ok");
   }
