@@ -302,18 +302,21 @@ class HttpEngine(Engine):
         self.on_timeout = on_timeout
         self.client = httpx.Client(timeout=timeout)
         self.last_cache: str | None = None
+        self.broken = False  # a request timed out: call on_timeout (restart) before the next one
 
     def run(self, query: str) -> Answer:
         import httpx
 
+        if self.broken and self.on_timeout:
+            self.on_timeout()
+            self.broken = False
         started = time.perf_counter()
         try:
             response = self.client.post(
                 self.url, data={"query": query}, headers={"Accept": "application/sparql-results+json"}
             )
         except httpx.TimeoutException:
-            if self.on_timeout:
-                self.on_timeout()
+            self.broken = True
             return Answer(time.perf_counter() - started, -1, None, timeout=True)
         self.last_cache = response.headers.get("x-cache")
         if response.status_code != 200:
@@ -526,6 +529,10 @@ def report(results: dict[str, Any]) -> str:
     out = [f"Data: {results['triples']:,} triples, {results['declarations']:,} declarations, "
            f"{results['clauses']:,} clauses, {results['graphs']:,} named graphs. Loads: " +
            ", ".join(f"{k} {v:.1f} s" for k, v in results["loads"].items()) + ".", ""]  # fmt: skip
+    if results.get("load_average"):
+        low, mid, high = results["load_average"]
+        out[0] += (f" Machine: {os.cpu_count()} cores shared with other work; 1-minute load average during the "
+                   f"runs {low:.1f} to {high:.1f} (median {mid:.1f}).")  # fmt: skip
     index = {(s.engine, s.query, s.mode): s for s in series}
     for mode in ("fresh", "repeated"):
         out.append(f"Median / p95 per query, {mode} runs (n = runs timed):")
@@ -673,7 +680,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             processes.append(rdf_proc)
 
             def restart_rdflib() -> None:
-                print("  rdflib endpoint timed out: restarting it", flush=True)
+                print("  rdflib endpoint timed out before: restarting it", flush=True)
                 rdf_proc.stop()
                 wait_http(f"http://127.0.0.1:{r_port}/health", 300, rdf_proc.start())
 
@@ -686,11 +693,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         series: list[Series] = []
         nonce = [0]
-        for name, query in queries.items():
-            for engine in engines:
+        loads_seen: list[float] = []
+        for engine in engines:  # one engine after the other: the rdflib endpoint restarts at most between queries
+            for name, query in queries.items():
                 for mode in ("fresh", "repeated"):
                     if mode == "repeated" and (engine is rdflib_engine or isinstance(engine, InProcessEngine)):
                         continue  # neither keeps results: a repeated run is another fresh run
+                    loads_seen.append(os.getloadavg()[0])
                     reps = args.rdflib_reps if engine is rdflib_engine else args.reps
                     budget = args.rdflib_budget if engine is rdflib_engine else args.budget
                     s = measure(engine, name, query, mode, reps=reps, budget=budget, nonce=nonce)
@@ -725,6 +734,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             for workload, make in workloads.items():
                 for clients in (1, 8, 32):
+                    loads_seen.append(os.getloadavg()[0])
                     row = asyncio.run(_load(our_url, clients, args.duration, make))
                     row["workload"] = workload
                     throughput.append(row)
@@ -743,6 +753,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loads": loads, "queries": list(queries), "engines": [e.name for e in engines], "engine_names": names,
         "series": series, "counts_check": counts_check, "throughput": throughput,
         "rdflib_timeout": args.rdflib_timeout, "work": str(work),
+        "load_average": [min(loads_seen), statistics.median(loads_seen), max(loads_seen)] if loads_seen else None,
     }  # fmt: skip
 
 
