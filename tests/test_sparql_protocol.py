@@ -319,3 +319,21 @@ def test_accept_parsing_specificity_and_wildcards() -> None:
     with pytest.raises(NotAcceptable):
         negotiate_result_format("application/rdf+xml", None, graph=False)
     assert negotiate_result_format("application/xml", None, graph=True).oxigraph_name == "RDF_XML"
+
+
+def test_endpoint_over_the_built_store(built_store: Path) -> None:
+    """The real graph: the seed communiqué is there, through the union default graph and through its own graph."""
+    query = (
+        "PREFIX dec: <https://w3id.org/declarations/ontology#> "
+        "SELECT ?d (COUNT(?c) AS ?clauses) { ?d a dec:Declaration . ?c dec:partOf ?d } GROUP BY ?d"
+    )
+    declaration = "https://w3id.org/declarations/id/declaration/lac-2010-migration-communique"
+    graph = "https://w3id.org/declarations/graph/declaration/lac-2010-migration-communique"
+    with live_server(Settings(store=str(built_store))) as url, httpx.Client(base_url=url, timeout=60) as client:
+        rows = client.get("/sparql", params={"query": query}).json()["results"]["bindings"]
+        assert declaration in {r["d"]["value"] for r in rows}
+        assert all(int(r["clauses"]["value"]) > 0 for r in rows)
+        own = client.get("/sparql", params={"query": f"ASK {{ <{declaration}> ?p ?o }}", "default-graph-uri": graph})
+        assert own.json()["boolean"] is True
+        description = Graph().parse(data=client.get("/sparql", headers={"Accept": "text/turtle"}).text, format="turtle")
+        assert URIRef(graph) in set(description.objects(None, SD.name))
