@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from kg.errors import BadQuery, Forbidden
@@ -133,13 +134,15 @@ def _resolve(token: Token, prefixes: dict[str, str], base: str | None) -> str:
     return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
 
 
+@lru_cache(maxsize=2048)
 def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
     """Classify a query and apply the endpoint's refusals.
 
     Returns a :class:`QueryInfo`. Raises :class:`Forbidden` (403) for an update (sent as a query or not),
     ``LOAD`` or ``SERVICE`` anywhere in the text, and :class:`BadQuery` (400) when no query form is found or
     the text cannot be lexed. Whether the rest is valid SPARQL is for the engine to say. ``base_iri`` is the
-    base the engine resolves relative IRIs against before any ``BASE`` of the query.
+    base the engine resolves relative IRIs against before any ``BASE`` of the query. Results are memoised
+    (repeated queries are the common case); refusals are not.
     """
     tokens = tokenize(text)
     prefixes: dict[str, str] = {}
