@@ -85,3 +85,22 @@ def test_kinds_come_from_the_scheme() -> None:
     [clause] = declaration.clauses
     assert kinds_of(clause) == {str(DEC.Recognition), str(DEC.Commitment), str(DEC.Appeal), str(DEC.Endorsement)}
     assert kinds_of(extract_declaration("A TITLE\n\nWe deem it so.").clauses[0]) == set()
+
+
+def test_third_person_statements() -> None:
+    assert acts("The Ministers welcomed the progress. They agreed to deepen cooperation.") == [
+        ("welcome", "welcomed"),
+        ("agree", "agreed"),
+    ]
+    assert acts("Ministers underlined the importance of remittances and encouraged measures.") == [
+        ("underscore", "underlined"),
+        ("encourage", "encouraged"),
+    ]
+    assert acts("The next meeting will take place in Santiago.", start_is_verb=False) == []
+
+
+def test_acts_in_any_order_of_discovery() -> None:
+    assert acts("At the same time, we highlight the work. The Ministers welcomed the progress.") == [
+        ("highlight", "highlight"),
+        ("welcome", "welcomed"),
+    ]

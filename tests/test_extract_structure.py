@@ -71,3 +71,17 @@ def test_no_title_no_opening_every_paragraph_is_a_clause() -> None:
     layout = segment("We note the report.\n\nWe agree on the plan.")
     assert layout.title is None and layout.opening is None
     assert [c.text for c in layout.clauses] == ["We note the report.", "We agree on the plan."]
+
+
+def test_stacked_heading_lines_and_the_title() -> None:
+    raw = (
+        "Joint Press Statement\nEU–CELAC Ministerial Meeting on Migration\nBrussels, 26 January 2013\n\n"
+        "The Ministers welcomed the progress.\n"
+    )
+    text = normalise(raw)
+    layout = segment(text)
+    assert layout.title.text == "Joint Press Statement"  # names the kind of document
+    assert [h.text for h in layout.headings] == ["EU–CELAC Ministerial Meeting on Migration"]
+    assert layout.date_line.text == "Brussels, 26 January 2013"
+    # A title wrapped over two lines in capitals stays one heading.
+    assert normalise("SPECIAL COMMUNIQUÉ ON MIGRATION\nISSUES\n\nWe note.") == "SPECIAL COMMUNIQUÉ ON MIGRATION ISSUES\n\nWe note."

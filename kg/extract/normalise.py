@@ -45,6 +45,9 @@ _SUFFIXES = (
     "ties", "ic", "ics", "ical", "tive", "tives", "ment", "lity", "lities", "tory", "grants", "grant",
 )
 _MAX_HEADER_WORDS = 12
+_MAX_HEADING_WORDS = 16
+_SMALL_WORDS = frozenset("a an and as at by for in of on or the to with de del la y et".split())
+_SENTENCE_OR_CLAUSE_END_RE = re.compile(r"[.;:,!?][\"'”’)\]]*$")
 _MAX_EDGE_WORDS = 25
 _EDGE_LINES = 2
 _PAGE_BREAK = "\f"
@@ -74,7 +77,7 @@ def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
     paragraphs: list[str] = []
     previous_last_line = ""
     for block, after_page_break in _blocks(lines):
-        unwrapped = _unwrap(block, vocabulary)
+        unwrapped = _unwrap(block, vocabulary, full_line)
         first, rest = unwrapped[0], unwrapped[1:]
         if paragraphs and (
             continues(paragraphs[-1], first)
@@ -192,15 +195,41 @@ def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], fr
     return words, frozenset(w.lower() for w in known_words)
 
 
-def _unwrap(block: list[str], vocabulary: tuple[Counter[str], frozenset[str]]) -> list[str]:
-    """The paragraphs of one block: wrapped lines joined, a line opening with a list marker starting a new one."""
+def _unwrap(block: list[str], vocabulary: tuple[Counter[str], frozenset[str]], full_line: int | None) -> list[str]:
+    """The paragraphs of one block: wrapped lines joined; a line opening with a list marker starts a new one, and
+    so does a heading line under another heading line (a title over a place-and-date line), unless the two are one
+    heading wrapped: the upper one fills the line, the lower one opens with a small word ("... COOPERATION / ON
+    MIGRATION ISSUES"), or both are in capitals without a date below ("... ON MIGRATION / ISSUES")."""
     paragraphs: list[str] = []
+    previous = ""
     for line in block:
-        if paragraphs and not LIST_MARKER_RE.match(line):
+        stacked_heading = (
+            heading_like(previous)
+            and heading_like(line)
+            and not (full_line and len(previous) >= full_line * _FULL_LINE_SHARE)
+            and line.split()[0].lower() not in _SMALL_WORDS
+            and not (_capitals(previous) and _capitals(line) and not re.search(r"\d", line))
+        )
+        if paragraphs and not LIST_MARKER_RE.match(line) and not stacked_heading:
             paragraphs[-1] = join_lines(paragraphs[-1], line, vocabulary)
         else:
             paragraphs.append(line)
+        previous = line
     return paragraphs
+
+
+def _capitals(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def heading_like(line: str) -> bool:
+    """A line that could be a heading on its own: short, no sentence punctuation at its end, mostly capitalised."""
+    words = line.split()
+    if not words or len(words) > _MAX_HEADING_WORDS or LIST_MARKER_RE.match(line) or _SENTENCE_OR_CLAUSE_END_RE.search(line):
+        return False
+    capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
+    return capitalised * 2 >= len(words)
 
 
 def join_lines(left: str, right: str, vocabulary: tuple[Counter[str], frozenset[str]]) -> str:

@@ -1,10 +1,12 @@
 """Speech acts: the verbs in governing position of a clause, mapped to the speech-act scheme.
 
 A governing position is the start of the clause (after its number or bullet; "Highlight ...", "Recalling ...",
-"Also decides ..."), or the word after a governing "we" ("We also note ...", "..., we call for ...", "We therefore
-underscoring ..."). "We" governs at the start of a sentence or after a comma, semicolon, colon, "and" or "but" — not
-after "that" or a noun ("the challenges we face"). Adverbs between ("also", "thus", "therefore", "-ly" words) are
-skipped. Verbs elsewhere ("the need to promote", "to strengthen") are not acts.
+"Also decides ..."), the word after a governing "we" or "they" ("We also note ...", "..., we call for ...", "We
+therefore underscoring ..."), or the verb after a capitalised subject opening a sentence in a third-person
+statement ("The Ministers welcomed ..."). A pronoun governs at the start of a sentence or after a comma, semicolon,
+colon, "and" or "but" — not after "that" or a noun ("the challenges we face"). Adverbs between ("also", "thus",
+"therefore", "-ly" words) are skipped. A verb coordinated with a governing one ("We deplore X and support Y") is an
+act too. Verbs elsewhere ("the need to promote", "to strengthen") are not acts.
 
 The longest surface form of the scheme wins ("are also resolved" over "resolved"). A word in governing position
 that the scheme does not know becomes an unknown act (``concept=None``, the word as ``lemma``) with a warning —
@@ -37,6 +39,10 @@ _SKIPPABLE = frozenset(
     collectively together both all moreover accordingly consequently however indeed""".split()
 )
 _AUXILIARIES = frozenset("are have will shall do remain must should would can hereby".split())
+_PRONOUNS = frozenset({"we", "they"})
+# Words that may join the capitalised words of a named subject ("The Ministers of the European Union and of ...").
+_SUBJECT_LINKS = frozenset({"of", "and", "the", "for", "on", "in", "(", ")", "'"})
+_MAX_SUBJECT_TOKENS = 20
 _GOVERNING_BEFORE_WE = frozenset({",", ";", ":", "and", "but", "(", "—", "–"})
 _SENTENCE_END = frozenset({".", "!", "?"})
 
@@ -66,32 +72,42 @@ def find_speech_acts(
     tokens = tokenize(text, start, end)
     acts: list[SpeechAct] = []
     warnings: list[str] = []
-    covered_until = -1
+
+    def taken(start: int, end: int) -> bool:
+        return any(a.span.start < end and start < a.span.end for a in acts)
 
     def take(position: int, *, unknown_allowed: bool, after_we: bool = False) -> None:
-        nonlocal covered_until
-        if position >= len(tokens) or tokens[position].start < covered_until:
+        if position >= len(tokens) or taken(tokens[position].start, tokens[position].end):
             return
         act = _act_at(tokens, position, lexicon, unknown_allowed=unknown_allowed, after_we=after_we)
-        if act is not None:
+        if act is not None and not taken(act.span.start, act.span.end):
             acts.append(act)
-            covered_until = act.span.end
             if act.concept is None:
                 warnings.append(
                     f"unrecognised speech act {act.lemma!r} at {act.span.start}..{act.span.end}: "
                     f"not a surface form of the speech-act scheme"
                 )
 
-    if tokens:
+    subject_acts = []
+    for index in _sentence_starts(tokens):
+        subject_end = _named_subject(tokens, index)
+        if subject_end is not None:
+            match = _match_skipping_adverbs(tokens, _skip_adverbs(tokens, subject_end), lexicon)
+            if match is not None:
+                subject_acts.append((index, _known(match, tokens, lexicon)))
+    if tokens and not any(index == 0 for index, _ in subject_acts):
         take(0, unknown_allowed=clause_start_is_verb and tokens[0].text[:1].isupper())
+    for _, act in subject_acts:
+        if not taken(act.span.start, act.span.end):
+            acts.append(act)
     for index, token in enumerate(tokens):
-        if token.text.lower() != "we":
+        if token.text.lower() not in _PRONOUNS:
             continue
         before = tokens[index - 1].text.lower() if index else None
         if index and before not in _GOVERNING_BEFORE_WE and before not in _SENTENCE_END:
             continue
         if index == 0 and acts and acts[0].span.start == token.start:
-            continue
+            continue  # "We are resolved": the clause start already took it
         take(index, unknown_allowed=True, after_we=True)
     acts.extend(_coordinated(tokens, acts, lexicon))
     acts.sort(key=lambda act: act.span.start)
@@ -147,6 +163,29 @@ def _coordinated(tokens: Sequence[Token], acts: list[SpeechAct], lexicon: Lexico
     return out
 
 
+def _sentence_starts(tokens: Sequence[Token]) -> list[int]:
+    return [0] + [i + 1 for i, t in enumerate(tokens[:-1]) if t.text in _SENTENCE_END]
+
+
+def _named_subject(tokens: Sequence[Token], index: int) -> int | None:
+    """Where the verb would be after a capitalised subject opening a sentence ("The Ministers welcomed ..."):
+    capitalised words and the small words joining them; ``None`` unless the subject is followed by a lower-case
+    word and is not "We"/"They" (handled as pronouns) or a known act itself ("Recalling ...")."""
+    first = tokens[index] if index < len(tokens) else None
+    if first is None or not first.text[:1].isupper() or first.text.lower() in _PRONOUNS | FUNCTION_WORDS - {"the"}:
+        return None
+    end = index
+    while end < len(tokens) and end - index < _MAX_SUBJECT_TOKENS and (
+        tokens[end].text[:1].isupper() or tokens[end].text.lower() in _SUBJECT_LINKS
+    ):
+        end += 1
+    if end == index or end >= len(tokens) or not tokens[end].text[:1].islower():
+        return None
+    if tokens[end - 1].text.lower() in _SUBJECT_LINKS - {")"}:
+        return None
+    return end
+
+
 def _act_at(
     tokens: Sequence[Token], position: int, lexicon: Lexicon, *, unknown_allowed: bool, after_we: bool
 ) -> SpeechAct | None:
@@ -160,7 +199,7 @@ def _act_at(
     if match is not None:
         return _known(match, tokens, lexicon)
     index = position
-    if tokens[index].text.lower() == "we":
+    if tokens[index].text.lower() in _PRONOUNS:
         index += 1
     index = _skip_adverbs(tokens, index)
     if index >= len(tokens):

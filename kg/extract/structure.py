@@ -22,6 +22,12 @@ _OPENING_RE = re.compile(r"^(?:We\b|The\b|Nous\b|Nosotros\b|Los\b|Las\b|Les\b)")
 _MAX_HEADING_WORDS = 16
 _MAX_DATE_LINE_WORDS = 16
 _NUMBERED_RE = re.compile(r"^\(?\d{1,3}[.)]")
+# Names of the kinds of document this project reads (general words of the genre, in en/es/fr).
+_GENRE_RE = re.compile(
+    r"\b(?:declarations?|communiqu[ée]s?|statements?|resolutions?|compacts?|conclusions|charters?|agreements?"
+    r"|plan of action|action plan|programme of action|declaraci[óo]n|comunicado|resoluci[óo]n|d[ée]claration)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +133,7 @@ def segment(text: str) -> Layout:
         else:
             blocks.append(paragraph)
     if leading_headings:
-        layout.title = max(leading_headings, key=lambda p: (len(p.text.split()), -p.start))
+        layout.title = _title(leading_headings)
         layout.headings[:0] = [p for p in leading_headings if p is not layout.title]
     if date_lines:
         first_clause = blocks[0].start if blocks else len(text)
@@ -140,6 +146,19 @@ def segment(text: str) -> Layout:
         blocks.sort(key=lambda p: p.start)
     layout.clauses = _clauses(blocks)
     return layout
+
+
+def _title(headings: list[Paragraph]) -> Paragraph:
+    """The title among the leading headings: the first naming a kind of document ("Declaration", "Joint
+    Statement"), else the first in capitals, else the longest."""
+    for heading in headings:
+        if _GENRE_RE.search(heading.text):
+            return heading
+    for heading in headings:
+        letters = [c for c in heading.text if c.isalpha()]
+        if letters and all(c.isupper() for c in letters) and len(heading.text.split()) > 2:
+            return heading
+    return max(headings, key=lambda p: (len(p.text.split()), -p.start))
 
 
 def _clauses(blocks: list[Paragraph]) -> list[ClauseBlock]:

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s\-'’]")
+# Hyphens and dashes (U+2010..U+2013) are not tokens: "EU–CELAC" reads as "EU CELAC".
+_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s\-'’\u2010-\u2013]")
 _NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as", "ous", "ics")
 
 
