@@ -34,6 +34,8 @@ Server differences handled here (Virtuoso 7.2 from Debian is the one we test):
   (Virtuoso's ``define input:default-graph-exclude`` pragmas were tried and dropped: with them Virtuoso 7.2 counted
   ``GRAPH <g> {...}`` wrongly and returned empty CONSTRUCT results.) Virtuoso's DESCRIBE also returns triples
   *into* the resource.
+- Virtuoso refuses a ``+``/``*`` property path whose both ends are free ("transitive start not given"); bind the
+  start first (``?d a dec:Declaration ; cito:cites+ ?e`` works). That error is reported as :class:`StoreError`.
 - Virtuoso lower-cases language tags (``fr-CA`` comes back as ``fr-ca``; RDF compares them case-insensitively).
 - Virtuoso does not accept a malformed typed literal (``"x"^^xsd:integer``) in an update.
 
