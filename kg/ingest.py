@@ -249,6 +249,8 @@ def ingest_files(
     *,
     pipeline: Pipeline | None = None,
     progress: Callable[[str], None] | None = None,
+    bulk: bool = False,
+    batch: int = 100,
     **metadata: object,
 ) -> IngestReport:
     """Add or replace the declaration of each file in ``store``, one transaction per file.
@@ -256,15 +258,25 @@ def ingest_files(
     ``metadata``: what the texts do not say (``title``, ``date``, ``place``, ``adopters``, ``key``; see
     :func:`parse_metadata`); ``key`` and ``title`` need a single file. ``progress(name)`` is called after each file.
     Returns an :class:`IngestReport`; a failing file is reported there (name and reason) and leaves the store as
-    it was. Raises :class:`BadInput` only for metadata that cannot apply (a key for several files).
+    it was. Raises :class:`BadInput` only for metadata that cannot apply (a key for several files), and
+    :class:`kg.errors.StoreError` when a bulk write fails.
+
+    ``bulk=True`` (embedded store only; for filling a fresh store) writes declarations that are new to the store
+    ``batch`` at a time with the non-transactional bulk loader, three times cheaper than a transaction per file.
+    Bad files are still refused before anything of theirs is written; only a failure of the disk during a bulk
+    write could leave part of that batch behind. Declarations that replace one already stored always go through
+    a transaction.
     """
     paths = [Path(p) for p in paths]
     if len(paths) > 1 and ("key" in metadata or "title" in metadata):
         raise BadInput("--key and --title name one declaration: give a single file with them")
     started = time.perf_counter()
     pipeline = pipeline or Pipeline()
+    bulk_add = getattr(store, "bulk_add", None) if bulk else None
     report = IngestReport()
     seen: dict[str, str] = {}
+    pending: list[ox.Quad] = []
+    pending_count = 0
     for path in paths:
         try:
             prepared = pipeline.prepare_file(path, store=store, **metadata)
@@ -275,12 +287,14 @@ def ingest_files(
                     file=str(path),
                 )
             replaced = _graph_exists(store, prepared.graph)
-            store.replace_graphs({prepared.graph: prepared.quads})
+            if bulk_add is not None and not replaced:
+                pending.extend(prepared.quads)
+                pending_count += 1
+            else:
+                store.replace_graphs({prepared.graph: prepared.quads})
         except KGError as exc:
             log.info("refused %s: %s", path, exc.detail)
-            detail = exc.detail if exc.detail.startswith(path.name) or exc.detail.startswith(str(path)) else (
-                f"{path.name}: {exc.detail}"
-            )
+            detail = exc.detail if exc.detail.startswith((path.name, str(path))) else f"{path.name}: {exc.detail}"
             report.files.append(FileReport(str(path), ok=False, reason=detail))
         else:
             seen[prepared.key] = path.name
@@ -292,6 +306,11 @@ def ingest_files(
             )
         if progress is not None:
             progress(path.name)
+        if bulk_add is not None and pending_count >= batch:
+            bulk_add(pending)  # a StoreError here is not the current file's fault: it propagates
+            pending, pending_count = [], 0
+    if pending and bulk_add is not None:
+        bulk_add(pending)
     report.seconds = time.perf_counter() - started
     return report
 

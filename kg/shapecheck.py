@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -59,7 +59,43 @@ _NUMERIC = {
 }
 _TEMPORAL = {str(XSD.date), str(XSD.dateTime), str(XSD.gYear), str(XSD.time)}
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+# Terms inside the checker are plain Python values, cheap to hash and compare: an IRI is its string, a blank node
+# "_:" + its id, a literal the tuple (lexical form, datatype IRI, language tag or None).
+Term = str | tuple[str, str, str | None]
+_RDF_TYPE_S = str(RDF.type)
+_SUBCLASS_S = str(RDFS.subClassOf)
+_XSD_STRING = str(XSD.string)
+
+
+def native(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Term:
+    """The checker's form of a pyoxigraph term."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.Literal):
+        return (term.value, term.datatype.value, term.language)
+    return "_:" + term.value
+
+
+def to_term(value: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The pyoxigraph term of a checker value (inverse of :func:`native`)."""
+    if isinstance(value, tuple):
+        lexical, datatype, language = value
+        return ox.Literal(lexical, language=language) if language else ox.Literal(lexical, datatype=ox.NamedNode(datatype))
+    if value.startswith("_:"):
+        return ox.BlankNode(value[2:])
+    return ox.NamedNode(value)
+
+
+def _is_iri(v: Term) -> bool:
+    return isinstance(v, str) and not v.startswith("_:")
+
+
+def _is_blank(v: Term) -> bool:
+    return isinstance(v, str) and v.startswith("_:")
+
+
+def _lexical(v: Term) -> str:
+    return v[0] if isinstance(v, tuple) else v
 
 
 class Unsupported(Exception):
@@ -85,48 +121,62 @@ class _Index:
 
     __slots__ = ("out", "inv")
 
-    def __init__(self) -> None:
-        self.out: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
-        self.inv: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
+    def __init__(self, triples: Iterable[tuple[str, str, Term]] = ()) -> None:
+        self.out: dict[str, dict[str, list[Term]]] = {}
+        self.inv: dict[Term, dict[str, list[str]]] = {}
+        out, inv = self.out, self.inv
+        for s, p, o in triples:
+            po = out.get(s)
+            if po is None:
+                po = out[s] = {}
+            objs = po.get(p)
+            if objs is None:
+                po[p] = [o]
+            else:
+                objs.append(o)
+            ps = inv.get(o)
+            if ps is None:
+                ps = inv[o] = {}
+            subs = ps.get(p)
+            if subs is None:
+                ps[p] = [s]
+            else:
+                subs.append(s)
 
-    def add(self, s: Term, p: ox.NamedNode, o: Term) -> None:
-        self.out.setdefault(s, {}).setdefault(p, []).append(o)
-        self.inv.setdefault(o, {}).setdefault(p, []).append(s)
+
+_EMPTY: dict[str, list] = {}  # type: ignore[type-arg]
 
 
 class _View:
-    """The union of the context index and one declaration's index, as the predicates see it."""
+    """The union of one declaration's index, its extra context and the fixed context, as the tests see it."""
 
-    __slots__ = ("ctx", "data", "types_cache", "subclasses", "sparql_ok")
+    __slots__ = ("indexes", "data", "types_cache", "sparql_ok")
 
-    def __init__(self, ctx: _Index, data: _Index, subclasses: Callable[[str], frozenset[str]]) -> None:
+    def __init__(self, data: _Index, *context: _Index) -> None:
         self.sparql_ok: Callable[[str, Term], bool] = lambda shape, v: True
-        self.ctx = ctx
         self.data = data
-        self.types_cache: dict[Term, set[str]] = {}
-        self.subclasses = subclasses
+        self.indexes = (data, *context)
+        self.types_cache: dict[Term, set[Term]] = {}
 
-    def objects(self, s: Term, p: ox.NamedNode) -> list[Term]:
-        a = self.data.out.get(s)
-        b = self.ctx.out.get(s)
-        first = a.get(p, []) if a else []
-        second = b.get(p, []) if b else []
-        if not second:
-            return first
-        if not first:
-            return second
-        return list(dict.fromkeys(first + second))
+    def objects(self, s: Term, p: str) -> list[Term]:
+        found: list[Term] = []
+        parts = 0
+        for index in self.indexes:
+            values = index.out.get(s, _EMPTY).get(p)  # type: ignore[call-overload]
+            if values:
+                parts += 1
+                found = values if parts == 1 else found + values
+        return found if parts < 2 else list(dict.fromkeys(found))
 
-    def subjects(self, p: ox.NamedNode, o: Term) -> list[Term]:
-        a = self.data.inv.get(o)
-        b = self.ctx.inv.get(o)
-        first = a.get(p, []) if a else []
-        second = b.get(p, []) if b else []
-        if not second:
-            return first
-        if not first:
-            return second
-        return list(dict.fromkeys(first + second))
+    def subjects(self, p: str, o: Term) -> list[Term]:
+        found: list[Term] = []
+        parts = 0
+        for index in self.indexes:
+            values = index.inv.get(o, _EMPTY).get(p)
+            if values:
+                parts += 1
+                found = values if parts == 1 else found + values
+        return found if parts < 2 else list(dict.fromkeys(found))
 
     def described(self, node: Term) -> bool:
         """Whether the declaration's own triples describe ``node``."""
@@ -135,7 +185,7 @@ class _View:
     def is_instance(self, node: Term, classes: frozenset[str]) -> bool:
         types = self.types_cache.get(node)
         if types is None:
-            types = {t.value for t in self.objects(node, _RDF_TYPE)}
+            types = set(self.objects(node, _RDF_TYPE_S))
             self.types_cache[node] = types
         return not types.isdisjoint(classes)
 
@@ -146,17 +196,13 @@ PathFn = Callable[[_View, Term], list[Term]]
 NodeTest = Callable[[_View, Term], bool]
 
 
-def _numeric(lit: ox.Literal) -> Decimal | float | None:
-    try:
-        dt = lit.datatype.value
-    except AttributeError:
-        return None
-    if dt in _NUMERIC:
+def _numeric(lit: tuple[str, str, str | None]) -> Decimal | float | None:
+    if lit[1] in _NUMERIC:
         try:
-            return Decimal(lit.value)
+            return Decimal(lit[0])
         except InvalidOperation:
             try:
-                return float(lit.value)
+                return float(lit[0])
             except ValueError:
                 return None
     return None
@@ -164,23 +210,23 @@ def _numeric(lit: ox.Literal) -> Decimal | float | None:
 
 def _compare(a: Term, b: Term) -> int | None:
     """-1/0/1 for comparable literals (numbers, same-typed dates, plain strings), else ``None``."""
-    if not isinstance(a, ox.Literal) or not isinstance(b, ox.Literal):
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
         return None
     na, nb = _numeric(a), _numeric(b)
     if na is not None and nb is not None:
         return (na > nb) - (na < nb)
-    if a.datatype == b.datatype and (a.datatype.value in _TEMPORAL or a.datatype.value == str(XSD.string)):
-        return (a.value > b.value) - (a.value < b.value)
+    if a[1] == b[1] and (a[1] in _TEMPORAL or a[1] == _XSD_STRING) and not a[2] and not b[2]:
+        return (a[0] > b[0]) - (a[0] < b[0])
     return None
 
 
-def _to_ox(term: rdflib.term.Node) -> Term:
+def _from_rdflib(term: rdflib.term.Node) -> Term:
     if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
+        return str(term)
     if isinstance(term, rdflib.Literal):
         if term.language:
-            return ox.Literal(str(term), language=term.language)
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+            return (str(term), str(RDF.langString), term.language)
+        return (str(term), str(term.datatype or XSD.string), None)
     raise Unsupported("blank node used as a value in a shape")
 
 
@@ -201,8 +247,8 @@ class _Plan:
     shape: str
     classes: frozenset[str]
     nodes: frozenset[str]
-    subjects_of: tuple[ox.NamedNode, ...]
-    objects_of: tuple[ox.NamedNode, ...]
+    subjects_of: tuple[str, ...]
+    objects_of: tuple[str, ...]
     checks: list[_Check]
     sparql: list[tuple[int, str]]  # (index of the SPARQL check in the checker's list, SELECT text with ?this)
 
@@ -243,7 +289,7 @@ class _Compiler:
     # -- paths ----------------------------------------------------------------------------------------------
     def path(self, node: rdflib.term.Node) -> PathFn:
         if isinstance(node, URIRef):
-            p = ox.NamedNode(str(node))
+            p = str(node)
             return lambda view, n: view.objects(n, p)
         if (node, RDF.first, None) in self.g:
             steps = [self.path(x) for x in self.items(node)]
@@ -259,7 +305,7 @@ class _Compiler:
         if inverse is not None:
             if not isinstance(inverse, URIRef):
                 raise Unsupported("sh:inversePath of a complex path")
-            p = ox.NamedNode(str(inverse))
+            p = str(inverse)
             return lambda view, n: view.subjects(p, n)
         alternative = self.one(node, SH.alternativePath)
         if alternative is not None:
@@ -305,36 +351,36 @@ class _Compiler:
             closure = self.subclasses(str(cls))
             tests.append(lambda view, v, closure=closure: view.is_instance(v, closure))
         for dt in g.objects(shape, SH.datatype):
-            dtn = ox.NamedNode(str(dt))
-            tests.append(lambda view, v, dtn=dtn: isinstance(v, ox.Literal) and v.datatype == dtn)
+            dtn = str(dt)
+            tests.append(lambda view, v, dtn=dtn: isinstance(v, tuple) and v[1] == dtn)
         for kind in g.objects(shape, SH.nodeKind):
-            kinds = {
-                SH.IRI: (ox.NamedNode,),
-                SH.BlankNode: (ox.BlankNode,),
-                SH.Literal: (ox.Literal,),
-                SH.BlankNodeOrIRI: (ox.BlankNode, ox.NamedNode),
-                SH.BlankNodeOrLiteral: (ox.BlankNode, ox.Literal),
-                SH.IRIOrLiteral: (ox.NamedNode, ox.Literal),
+            kinds: dict[rdflib.term.Node, Callable[[Term], bool]] = {
+                SH.IRI: _is_iri,
+                SH.BlankNode: _is_blank,
+                SH.Literal: lambda v: isinstance(v, tuple),
+                SH.BlankNodeOrIRI: lambda v: isinstance(v, str),
+                SH.BlankNodeOrLiteral: lambda v: not _is_iri(v),
+                SH.IRIOrLiteral: lambda v: not _is_blank(v),
             }
             if kind not in kinds:
                 raise Unsupported(f"sh:nodeKind {kind}")
-            tests.append(lambda view, v, types=kinds[kind]: isinstance(v, types))
+            tests.append(lambda view, v, kind_test=kinds[kind]: kind_test(v))
         for lst in g.objects(shape, SH["in"]):
-            members = frozenset(_to_ox(m) for m in self.items(lst))
+            members = frozenset(_from_rdflib(m) for m in self.items(lst))
             tests.append(lambda view, v, members=members: v in members)
         if self.one(shape, SH.path) is None:
             for value in g.objects(shape, SH.hasValue):
-                target = _to_ox(value)
+                target = _from_rdflib(value)
                 tests.append(lambda view, v, target=target: v == target)
         for pattern in g.objects(shape, SH.pattern):
             flags = str(self.one(shape, SH.flags) or "")
             re_flags = (re.I if "i" in flags else 0) | (re.M if "m" in flags else 0) | (re.S if "s" in flags else 0)
             rx = re.compile(str(pattern), re_flags)
-            tests.append(lambda view, v, rx=rx: not isinstance(v, ox.BlankNode) and rx.search(v.value) is not None)
+            tests.append(lambda view, v, rx=rx: not _is_blank(v) and rx.search(_lexical(v)) is not None)
         for n in g.objects(shape, SH.minLength):
-            tests.append(lambda view, v, n=int(n): not isinstance(v, ox.BlankNode) and len(v.value) >= n)
+            tests.append(lambda view, v, n=int(n): not _is_blank(v) and len(_lexical(v)) >= n)
         for n in g.objects(shape, SH.maxLength):
-            tests.append(lambda view, v, n=int(n): not isinstance(v, ox.BlankNode) and len(v.value) <= n)
+            tests.append(lambda view, v, n=int(n): not _is_blank(v) and len(_lexical(v)) <= n)
         for prop, ok in (
             (SH.minInclusive, (0, 1)),
             (SH.maxInclusive, (-1, 0)),
@@ -342,15 +388,15 @@ class _Compiler:
             (SH.maxExclusive, (-1,)),
         ):
             for bound in g.objects(shape, prop):
-                b = _to_ox(bound)
+                b = _from_rdflib(bound)
                 tests.append(lambda view, v, b=b, ok=ok: _compare(v, b) in ok)
         for lst in g.objects(shape, SH.languageIn):
             tags = [str(t).lower() for t in self.items(lst)]
 
             def lang_in(view: _View, v: Term, tags: list[str] = tags) -> bool:
-                if not isinstance(v, ox.Literal) or not v.language:
+                if not isinstance(v, tuple) or not v[2]:
                     return False
-                lang = v.language.lower()
+                lang = v[2].lower()
                 return any(lang == t or lang.startswith(t + "-") or t == "*" for t in tags)
 
             tests.append(lang_in)
@@ -387,25 +433,25 @@ class _Compiler:
         if hi is not None:
             tests.append(lambda view, f, n=int(hi): len(path(view, f)) <= n)
         for value in g.objects(prop_shape, SH.hasValue):
-            target = _to_ox(value)
+            target = _from_rdflib(value)
             tests.append(lambda view, f, target=target: target in path(view, f))
         unique = self.one(prop_shape, SH.uniqueLang)
         if unique is not None and unique.toPython() is True:
 
             def unique_lang(view: _View, f: Term) -> bool:
-                langs = [v.language.lower() for v in path(view, f) if isinstance(v, ox.Literal) and v.language]
+                langs = [v[2].lower() for v in path(view, f) if isinstance(v, tuple) and v[2]]
                 return len(langs) == len(set(langs))
 
             tests.append(unique_lang)
         for other in g.objects(prop_shape, SH.equals):
-            q = ox.NamedNode(str(other))
+            q = str(other)
             tests.append(lambda view, f, q=q: set(path(view, f)) == set(view.objects(f, q)))
         for other in g.objects(prop_shape, SH.disjoint):
-            q = ox.NamedNode(str(other))
+            q = str(other)
             tests.append(lambda view, f, q=q: set(path(view, f)).isdisjoint(view.objects(f, q)))
         for prop, ok in ((SH.lessThan, (-1,)), (SH.lessThanOrEquals, (-1, 0))):
             for other in g.objects(prop_shape, prop):
-                q = ox.NamedNode(str(other))
+                q = str(other)
                 tests.append(
                     lambda view, f, q=q, ok=ok: all(
                         _compare(a, b) in ok for a in path(view, f) for b in view.objects(f, q)
@@ -477,8 +523,8 @@ class _Compiler:
                 continue
             classes = frozenset(c for cls in g.objects(shape, SH.targetClass) for c in self.subclasses(str(cls)))
             nodes = frozenset(str(n) for n in g.objects(shape, SH.targetNode))
-            subjects_of = tuple(ox.NamedNode(str(p)) for p in g.objects(shape, SH.targetSubjectsOf))
-            objects_of = tuple(ox.NamedNode(str(p)) for p in g.objects(shape, SH.targetObjectsOf))
+            subjects_of = tuple(str(p) for p in g.objects(shape, SH.targetSubjectsOf))
+            objects_of = tuple(str(p) for p in g.objects(shape, SH.targetObjectsOf))
             if not (classes or nodes or subjects_of or objects_of):
                 continue
             name = shape.n3() if isinstance(shape, URIRef) else "a shape"
@@ -518,15 +564,68 @@ class _Compiler:
 _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
 
 
+def _shown(term: Term | ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)):
+        return term.value
+    return _lexical(term)
+
+
 def _fill(message: str, solution: ox.QuerySolution | None, focus: Term) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name == "this":
-            return focus.value
+            return _shown(focus)
         term = solution[name] if solution is not None else None
-        return match.group(0) if term is None else term.value
+        return match.group(0) if term is None else _shown(term)
 
     return _PLACEHOLDER.sub(value, message)
+
+
+Statement = ox.Quad | ox.Triple
+
+
+def predicates_used(query: str) -> set[str] | None:
+    """The IRIs a SPARQL query can match as predicates, or ``None`` when it may match any (a variable or a
+    negated property set in predicate position, or a query rdflib cannot translate)."""
+    from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.term import Variable
+
+    try:
+        algebra = translateQuery(parseQuery(query)).algebra
+    except Exception:  # noqa: BLE001 - any failure only means "load everything"
+        return None
+    found: set[str] = set()
+
+    def predicate(p: object) -> bool:
+        if isinstance(p, URIRef):
+            found.add(str(p))
+            return True
+        if isinstance(p, (SequencePath, AlternativePath)):
+            return all(predicate(a) for a in p.args)
+        if isinstance(p, InvPath):
+            return predicate(p.arg)
+        if isinstance(p, MulPath):
+            return predicate(p.path)
+        if isinstance(p, (Variable, NegatedPath)):
+            return False
+        return False
+
+    def walk(node: object) -> bool:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "triples":
+                    for triple in value:
+                        if len(triple) != 3 or not predicate(triple[1]):
+                            return False
+                elif not walk(value):
+                    return False
+        elif isinstance(node, (list, tuple)):
+            return all(walk(x) for x in node)
+        return True
+
+    return found if walk(algebra) else None
 
 
 class ShapeChecker:
@@ -537,18 +636,15 @@ class ShapeChecker:
     Not thread-safe: one checker per thread or process.
     """
 
-    def __init__(self, shapes: Path | rdflib.Graph, context: Iterable[ox.Quad | ox.Triple] = ()) -> None:
+    def __init__(self, shapes: Path | rdflib.Graph, context: Iterable[Statement] = ()) -> None:
         if isinstance(shapes, rdflib.Graph):
             self.shapes = shapes
         else:
             self.shapes = rdflib.Graph().parse(str(shapes), format="turtle")
+        context = list(context)
         self._store = ox.Store()
-        self._ctx = _Index()
-        for st in context:
-            self._ctx.add(st.subject, st.predicate, st.object)
-        self._store.extend(
-            ox.Quad(s, p, o, _CONTEXT) for s, po in self._ctx.out.items() for p, os in po.items() for o in os
-        )
+        self._store.extend(ox.Quad(s.subject, s.predicate, s.object, _CONTEXT) for s in context)
+        self._ctx = _Index((native(s.subject), s.predicate.value, native(s.object)) for s in context)  # type: ignore[misc]
         self._subclass_cache: dict[str, frozenset[str]] = {}
         self.reason_not_compiled = ""
         self._rdflib_context: rdflib.Graph | None = None
@@ -562,6 +658,13 @@ class ShapeChecker:
             self._sparql_queries = [
                 [(i, self._sparql_query(k, text)) for i, text in plan.sparql] for k, plan in enumerate(self._plans)
             ]
+            # Only the triples the SPARQL constraints can match are copied into the store for them.
+            needed: set[str] | None = {FOCUS_OF}
+            for queries in self._sparql_queries:
+                for _, query in queries:
+                    used = predicates_used(query)
+                    needed = None if used is None or needed is None else needed | used
+            self._sparql_predicates = needed
             for queries in self._sparql_queries:  # parse each SPARQL constraint now, so a bad one fails here
                 for _, query in queries:
                     ox.Store().query(query)
@@ -579,13 +682,13 @@ class ShapeChecker:
         """``cls`` and its subclasses in the context (``rdfs:subClassOf*``)."""
         if cls not in self._subclass_cache:
             seen = {cls}
-            frontier = [ox.NamedNode(cls)]
+            frontier = [cls]
             while frontier:
                 nxt = []
                 for c in frontier:
-                    for sub in self._ctx.inv.get(c, {}).get(_SUBCLASS, []):
-                        if isinstance(sub, ox.NamedNode) and sub.value not in seen:
-                            seen.add(sub.value)
+                    for sub in self._ctx.inv.get(c, _EMPTY).get(_SUBCLASS_S, []):
+                        if _is_iri(sub) and sub not in seen:
+                            seen.add(sub)
                             nxt.append(sub)
                 frontier = nxt
             self._subclass_cache[cls] = frozenset(seen)
@@ -599,7 +702,7 @@ class ShapeChecker:
             for text in selects:
                 for row in self._store.query(self._prologue + text, default_graph=[_CONTEXT]):
                     if row["this"] is not None:
-                        bad.add(row["this"])
+                        bad.add(native(row["this"]))
             out[shape] = bad
         return out
 
@@ -608,95 +711,119 @@ class ShapeChecker:
         focus = f"GRAPH <{FOCUS_GRAPH}> {{ ?this <{FOCUS_OF}> <{FOCUS_GRAPH}:{plan}> }}"
         return f"{self._prologue}SELECT * WHERE {{ {focus} {{ {select} }} }}"
 
-    def _focus(self, data: _Index, quads: list[ox.Quad]) -> list[tuple[int, list[Term]]]:
+    def _focus(self, view: _View) -> list[tuple[int, list[str]]]:
         """Per plan, the nodes the data describes that its shape targets."""
-        types: dict[Term, set[str]] = {}
-        for s in data.out:
-            types[s] = {t.value for t in data.out[s].get(_RDF_TYPE, ())} | {
-                t.value for t in self._ctx.out.get(s, {}).get(_RDF_TYPE, ())
-            }
+        data = view.data
+        types = {s: set(view.objects(s, _RDF_TYPE_S)) for s in data.out}
         out = []
         assert self._plans is not None
         for k, plan in enumerate(self._plans):
-            focus: dict[Term, None] = {}
+            focus: dict[str, None] = {}
             if plan.classes:
                 focus.update((s, None) for s, ts in types.items() if not ts.isdisjoint(plan.classes))
-            for s in data.out:
-                if isinstance(s, ox.NamedNode) and s.value in plan.nodes:
-                    focus[s] = None
+            focus.update((n, None) for n in plan.nodes if n in data.out)
             for p in plan.subjects_of:
                 focus.update((s, None) for s, po in data.out.items() if p in po)
             for p in plan.objects_of:
-                focus.update((q.object, None) for q in quads if q.predicate == p and q.object in data.out)
+                focus.update((o, None) for o, ps in data.inv.items() if p in ps and o in data.out)  # type: ignore[misc]
             if focus:
                 out.append((k, list(focus)))
         return out
 
-    def check(
-        self, statements: Iterable[ox.Quad | ox.Triple], *, extra: Iterable[ox.Quad | ox.Triple] = ()
-    ) -> list[Violation]:
+    def check(self, statements: Iterable[Statement], *, extra: Iterable[Statement] = ()) -> list[Violation]:
         """The violations (and warnings) of the declaration made of ``statements``; ``[]`` when it conforms.
 
         Focus nodes are the subjects of ``statements`` that a shape targets. ``extra``: more context for this
         check only (for instance the types of other declarations it refers to).
         """
-        quads = [ox.Quad(s.subject, s.predicate, s.object, _DATA) for s in statements]
-        more = [ox.Quad(s.subject, s.predicate, s.object, _CONTEXT) for s in extra]
-        if self._plans is None:
-            return self._check_pyshacl(quads, more)
-        data = _Index()
-        for q in quads:
-            data.add(q.subject, q.predicate, q.object)
-        ctx = self._ctx
-        if more:  # a private copy of the context index only when this check adds to it
-            ctx = _Index()
-            ctx.out = {s: {p: list(os) for p, os in po.items()} for s, po in self._ctx.out.items()}
-            ctx.inv = {o: {p: list(ss) for p, ss in po.items()} for o, po in self._ctx.inv.items()}
-            for q in more:
-                ctx.add(q.subject, q.predicate, q.object)
-        view = _View(ctx, data, self._subclasses)
-        view.sparql_ok = lambda shape, v: self._nested_ok(shape, v, view, quads)
-        found: set[Violation] = set()
-        targets = self._focus(data, quads)
-        for k, nodes in targets:
-            plan = self._plans[k]
-            for check in plan.checks:
-                for node in nodes:
-                    if not check.test(view, node):
-                        found.add(Violation(node.value, _fill(check.message, None, node), check.severity, check.shape))
-        sparql_plans = [k for k, _ in targets if self._plans[k].sparql]
-        if sparql_plans:
-            store = self._store
-            added = [q for q in more if q not in store]
-            store.extend(quads)
-            store.extend(added)
-            store.extend(
-                ox.Quad(n, _FOCUS_OF, ox.NamedNode(f"{FOCUS_GRAPH}:{k}"), _FOCUS) for k, nodes in targets for n in nodes
-            )
-            try:
-                for k in sparql_plans:  # one query per constraint: cheaper to plan than one big union
-                    for i, query in self._sparql_queries[k]:
-                        shape, message, severity, _ = self._sparql[i]
-                        for row in store.query(query, default_graph=[_DATA, _CONTEXT]):
-                            focus = row["this"]
-                            found.add(Violation(focus.value, _fill(message, row, focus), severity, shape))
-            finally:
-                store.remove_graph(_DATA)
-                store.remove_graph(_FOCUS)
-                for q in added:
-                    store.remove(q)
-        return sorted(found, key=lambda x: (x.focus, x.message))
+        return self.check_many([list(statements)], extras=[list(extra)])[0]
 
-    def _nested_ok(self, shape: str, v: Term, view: _View, quads: list[ox.Quad]) -> bool:
+    def check_many(
+        self, items: Sequence[Sequence[Statement]], *, extras: Sequence[Sequence[Statement]] | None = None
+    ) -> list[list[Violation]]:
+        """:meth:`check` for several declarations at once (the SPARQL constraints run once for all of them).
+
+        The declarations must not share subjects (two versions of one declaration go in separate calls).
+        Returns one sorted list of results per item.
+        """
+        extras = extras if extras is not None else [[] for _ in items]
+        if self._plans is None:
+            return [self._check_pyshacl(list(item), list(more)) for item, more in zip(items, extras, strict=True)]
+        found: list[set[Violation]] = [set() for _ in items]
+        owner: dict[str, int] = {}
+        targets_of: list[list[tuple[int, list[str]]]] = []
+        for n, (item, more) in enumerate(zip(items, extras, strict=True)):
+            data = _Index((native(s.subject), s.predicate.value, native(s.object)) for s in item)  # type: ignore[misc]
+            indexes = [self._ctx]
+            if more:
+                indexes.insert(0, _Index((native(s.subject), s.predicate.value, native(s.object)) for s in more))  # type: ignore[misc]
+            view = _View(data, *indexes)
+            view.sparql_ok = lambda shape, v, view=view, item=item: self._nested_ok(shape, v, view, item)
+            targets = self._focus(view)
+            targets_of.append(targets)
+            for node in data.out:
+                owner[node] = n
+            for k, nodes in targets:
+                for check in self._plans[k].checks:
+                    test = check.test
+                    for node in nodes:
+                        if not test(view, node):
+                            found[n].add(Violation(node, _fill(check.message, None, node), check.severity, check.shape))
+        self._run_sparql(items, extras, targets_of, owner, found)
+        return [sorted(f, key=lambda x: (x.focus, x.message)) for f in found]
+
+    def _run_sparql(
+        self,
+        items: Sequence[Sequence[Statement]],
+        extras: Sequence[Sequence[Statement]],
+        targets_of: list[list[tuple[int, list[str]]]],
+        owner: dict[str, int],
+        found: list[set[Violation]],
+    ) -> None:
+        assert self._plans is not None
+        plans = sorted({k for targets in targets_of for k, _ in targets if self._plans[k].sparql})
+        if not plans:
+            return
+        store = self._store
+        needed = self._sparql_predicates
+        for statements in (*items, *extras):
+            store.extend(
+                ox.Quad(s.subject, s.predicate, s.object, _DATA)
+                for s in statements
+                if needed is None or s.predicate.value in needed
+            )
+        store.extend(
+            ox.Quad(to_term(node), _FOCUS_OF, ox.NamedNode(f"{FOCUS_GRAPH}:{k}"), _FOCUS)  # type: ignore[arg-type]
+            for targets in targets_of
+            for k, nodes in targets
+            if k in plans
+            for node in nodes
+        )
+        try:
+            for k in plans:  # one query per constraint: cheaper to plan than one big union
+                for i, query in self._sparql_queries[k]:
+                    shape, message, severity, _ = self._sparql[i]
+                    for row in store.query(query, default_graph=[_DATA, _CONTEXT]):
+                        focus = native(row["this"])  # type: ignore[arg-type]
+                        n = owner.get(focus)  # type: ignore[arg-type]
+                        if n is not None:
+                            found[n].add(Violation(_shown(focus), _fill(message, row, focus), severity, shape))
+        finally:
+            store.remove_graph(_DATA)
+            store.remove_graph(_FOCUS)
+
+    def _nested_ok(self, shape: str, v: Term, view: _View, item: Sequence[Statement]) -> bool:
         """SPARQL constraints of a shape used through ``sh:node``: precomputed for context nodes, run for others."""
         if not view.described(v):
             return v not in self._context_violations[shape]
         store = self._store
-        store.extend(quads)
+        store.extend(ox.Quad(s.subject, s.predicate, s.object, _DATA) for s in item)
         try:
             for text in self._nested_sparql[shape]:
                 rows = store.query(
-                    self._prologue + text, default_graph=[_DATA, _CONTEXT], substitutions={ox.Variable("this"): v}
+                    self._prologue + text,
+                    default_graph=[_DATA, _CONTEXT],
+                    substitutions={ox.Variable("this"): to_term(v)},
                 )
                 if any(True for _ in rows):
                     return False
@@ -704,7 +831,7 @@ class ShapeChecker:
         finally:
             store.remove_graph(_DATA)
 
-    def _check_pyshacl(self, data: list[ox.Quad], more: list[ox.Quad]) -> list[Violation]:
+    def _check_pyshacl(self, data: list[Statement], more: list[Statement]) -> list[Violation]:
         import pyshacl
 
         from kg.rdf import to_rdflib
@@ -730,13 +857,14 @@ class ShapeChecker:
         return sorted(out, key=lambda x: (x.focus, x.message))
 
 
-def pyshacl_check(shapes: rdflib.Graph, statements: Iterable[ox.Quad | ox.Triple],
-                  context: Iterable[ox.Quad | ox.Triple]) -> list[Violation]:
-    """The same check done by pySHACL (reference implementation for tests): focus nodes are the subjects of
-    ``statements``; the data graph is ``statements`` plus ``context``."""
+def pyshacl_check(
+    shapes: rdflib.Graph, statements: Iterable[Statement], context: Iterable[Statement]
+) -> list[Violation]:
+    """The same check done by pySHACL (the reference for tests): focus nodes are the subjects of ``statements``;
+    the data graph is ``statements`` plus ``context``."""
     checker = ShapeChecker.__new__(ShapeChecker)
     checker.shapes = shapes
     checker._store = ox.Store()
     checker._store.extend(ox.Quad(s.subject, s.predicate, s.object, _CONTEXT) for s in context)
     checker._rdflib_context = None
-    return checker._check_pyshacl([ox.Quad(s.subject, s.predicate, s.object, _DATA) for s in statements], [])
+    return checker._check_pyshacl(list(statements), [])
