@@ -64,6 +64,8 @@ def find_dates(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     Overlapping readings keep the first pattern's; impossible dates (30 February) are skipped.
     """
     end = len(text) if end is None else end
+    if not _YEAR_RE.search(text, start, end):
+        return []  # every form needs a year
     found: list[tuple[dt.date, int, int]] = []
     taken: list[tuple[int, int]] = []
     for pattern in _PATTERNS:

@@ -35,9 +35,14 @@ _RIGHT_WINDOW = 16  # tokens between a rights phrase and "of <holder>"
 _SENTENCE_BREAKS = frozenset({".", ";", "!", "?"})
 
 
-def find_entities(text: str, start: int, end: int, lexicon: Lexicon) -> list[EntityMention]:
-    """Entity mentions in ``text[start:end]``, in text order, each with the span of the words naming it."""
-    tokens = tokenize(text, start, end)
+def find_entities(
+    text: str, start: int, end: int, lexicon: Lexicon, tokens: Sequence[Token] | None = None
+) -> list[EntityMention]:
+    """Entity mentions in ``text[start:end]``, in text order, each with the span of the words naming it.
+
+    ``tokens``: the tokens of that range, if the caller has them already.
+    """
+    tokens = tokenize(text, start, end) if tokens is None else tokens
     matches = lexicon.entity_matcher.find_all(tokens)
     mentions: list[EntityMention] = []
     for match in matches:
@@ -49,9 +54,11 @@ def find_entities(text: str, start: int, end: int, lexicon: Lexicon) -> list[Ent
     return _dedupe(mentions)
 
 
-def find_topics(text: str, start: int, end: int, lexicon: Lexicon) -> list[TopicMention]:
+def find_topics(
+    text: str, start: int, end: int, lexicon: Lexicon, tokens: Sequence[Token] | None = None
+) -> list[TopicMention]:
     """Topic mentions in ``text[start:end]``: thesaurus labels, longest first, no overlap."""
-    tokens = tokenize(text, start, end)
+    tokens = tokenize(text, start, end) if tokens is None else tokens
     out = []
     for match in lexicon.topic_matcher.find_all(tokens):
         for concept in sorted(match.values):

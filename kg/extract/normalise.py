@@ -192,7 +192,8 @@ def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], fr
     # Words broken at a line end are not evidence for themselves: leave them out of the count.
     unbroken = re.sub(r"[\w-]*\w-[ \t]*\n\s*\w[\w-]*", " ", text)
     words = Counter(w.lower() for w in re.findall(r"\w+(?:-\w+)*", unbroken))
-    return words, frozenset(w.lower() for w in known_words)
+    known = known_words if isinstance(known_words, frozenset) else frozenset(w.lower() for w in known_words)
+    return words, known
 
 
 def _unwrap(block: list[str], vocabulary: tuple[Counter[str], frozenset[str]], full_line: int | None) -> list[str]:

@@ -16,6 +16,7 @@ from kg.extract.normalise import normalise
 from kg.extract.readers import HTML, html_to_text, looks_like_html
 from kg.extract.speech_acts import find_speech_acts
 from kg.extract.structure import Layout, segment
+from kg.extract.tokens import tokenize
 from kg.namespaces import ID_BASE, slugify
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def extract_declaration(
         declaration.meeting = _meeting_held(declaration, lexicon)
     declaration.key = key or default_key(declaration.title, declaration.date)
     for message in warnings:
-        log.warning("%s: %s", name, message)
+        log.info("%s: %s", name, message)
     return declaration
 
 
@@ -142,14 +143,17 @@ def _clauses(text: str, layout: Layout, lexicon: Lexicon, warnings: list[str]) -
     out = []
     for position, block in enumerate(layout.clauses, start=1):
         start_is_verb = opening_is_colon or block.section is not None or block.label is not None
-        acts, act_warnings = find_speech_acts(text, block.start, block.end, lexicon, clause_start_is_verb=start_is_verb)
+        tokens = tokenize(text, block.start, block.end)
+        acts, act_warnings = find_speech_acts(
+            text, block.start, block.end, lexicon, clause_start_is_verb=start_is_verb, tokens=tokens
+        )
         warnings.extend(f"clause {position}: {w}" for w in act_warnings)
-        entities = find_entities(text, block.start, block.end, lexicon)
+        entities = find_entities(text, block.start, block.end, lexicon, tokens)
         # The words of an organisation's name are not a subject of the clause ("Organization for Migration").
         names = [m.span for m in entities if m.kind in _NAME_NOT_TOPIC]
         topics = [
             t
-            for t in find_topics(text, block.start, block.end, lexicon)
+            for t in find_topics(text, block.start, block.end, lexicon, tokens)
             if not any(n.start <= t.span.start and t.span.end <= n.end for n in names)
         ]
         clause = Clause(

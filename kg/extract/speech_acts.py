@@ -62,6 +62,7 @@ def find_speech_acts(
     lexicon: Lexicon,
     *,
     clause_start_is_verb: bool = True,
+    tokens: Sequence[Token] | None = None,
 ) -> tuple[list[SpeechAct], list[str]]:
     """The speech acts of the clause ``text[start:end]``, in order, and warnings for unknown verbs.
 
@@ -69,7 +70,7 @@ def find_speech_acts(
     know it (true after an opening formula ending in a colon, for UN-style paragraphs and for list items); a
     known surface form at the clause start is always an act.
     """
-    tokens = tokenize(text, start, end)
+    tokens = tokenize(text, start, end) if tokens is None else tokens
     acts: list[SpeechAct] = []
     warnings: list[str] = []
 
@@ -136,6 +137,7 @@ def _coordinated(tokens: Sequence[Token], acts: list[SpeechAct], lexicon: Lexico
     """
     out: list[SpeechAct] = []
     known = [act for act in acts if act.concept is not None]
+    starts = {act.span.start for act in acts}
     for act in known:
         governing = next((t for t in tokens if t.start >= act.span.start and t.text.lower() != "we"), None)
         if governing is None:
@@ -143,7 +145,7 @@ def _coordinated(tokens: Sequence[Token], acts: list[SpeechAct], lexicon: Lexico
         index = next((i for i, t in enumerate(tokens) if t.start >= act.span.end), len(tokens))
         while index < len(tokens) and tokens[index].text not in _SENTENCE_END:
             token = tokens[index]
-            if token.text.lower() == "we" or any(a.span.start == token.start for a in acts):
+            if token.text.lower() in _PRONOUNS or token.start in starts:
                 break  # the next governed act takes over
             if token.text.lower() != "and":
                 index += 1

@@ -14,6 +14,7 @@ same capitals, so "US" never matches "us".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ _TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s\-'’\u2010-\u2013]")
 _NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as", "ous", "ics")
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Lower case, possessive removed, plural reduced to a stem (English rules, good enough for matching).
 
@@ -143,6 +145,11 @@ class PhraseMatcher:
 
     def match_at(self, tokens: Sequence[Token], index: int) -> Match | None:
         """The longest labelled phrase starting at token ``index``, if any."""
+        if index >= len(tokens):
+            return None
+        first = _lower(tokens[index].text) if self._exact_words else tokens[index].key
+        if first not in self._root.children:
+            return None
         best: tuple[int, frozenset[str]] | None = None
         stack: list[tuple[int, _Node, bool]] = [(index, self._root, False)]
         while stack:
@@ -185,7 +192,12 @@ class PhraseMatcher:
         """Non-overlapping matches, scanning left to right and taking the longest at each position."""
         out = []
         index = 0
+        heads = self._root.children
         while index < len(tokens):
+            token = tokens[index]
+            if (_lower(token.text) if self._exact_words else token.key) not in heads:
+                index += 1
+                continue
             match = self.match_at(tokens, index)
             if match is None:
                 index += 1
