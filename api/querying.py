@@ -29,6 +29,15 @@ class QueryAnswer:
     cached: bool
     complete: bytes | None = None
     """The whole answer when it is small enough to be known before the response starts (else None)."""
+    source: AsyncIterator[bytes] | None = None
+    """The engine's stream behind ``chunks``, if any (closed by :meth:`aclose`)."""
+
+    async def aclose(self) -> None:
+        """Stop the query if it is still running (the client went away); safe to call at any time, and twice."""
+        for iterator in (self.chunks, self.source):
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 class QueryService:
@@ -118,7 +127,7 @@ class QueryService:
             # The whole answer is one chunk: send it with a Content-Length, and keep it.
             self.cache.put(key, [first])
             return QueryAnswer(_replay([first]), result_format, cached=False, complete=first)
-        return QueryAnswer(self._relay([first, second], stream, key), result_format, cached=False)
+        return QueryAnswer(self._relay([first, second], stream, key), result_format, cached=False, source=stream)
 
     async def _relay(
         self, head: list[bytes], stream: AsyncIterator[bytes], key: tuple[object, ...]

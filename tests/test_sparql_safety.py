@@ -232,6 +232,23 @@ def test_concurrent_queries_per_client_are_limited_with_429(base_url: str) -> No
     assert set(statuses) <= {429, 503}
 
 
+def test_clients_leaving_mid_stream_free_their_slot_and_worker(base_url: str) -> None:
+    big = "SELECT * { ?a ?b ?c . ?d ?e ?f }"  # 90,000 rows: many chunks
+    for _ in range(5):  # more than max_queries_per_client (3): a leaked slot would turn into a 429
+        with httpx.Client(base_url=base_url, timeout=30) as c:
+            with c.stream("GET", "/sparql", params={"query": big}, headers={"Accept": "text/csv"}) as response:
+                assert response.status_code == 200
+                next(response.iter_bytes())
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        deadline = time.monotonic() + 20
+        while True:
+            statuses = [c.get("/sparql", params={"query": f"ASK {{ <{EX}s{i}> ?p ?o }}"}).status_code for i in range(4)]
+            if statuses == [200] * 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert statuses == [200] * 4
+
+
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet=st.sampled_from(list("SELECT*{}?sp<>\"'#:.\\u0053ERVICE FROM ASK()$@^_\n")), max_size=40))
 def test_garbage_is_never_a_500(client: httpx.Client, text: str) -> None:

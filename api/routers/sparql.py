@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -134,22 +134,34 @@ async def _answer(
         limiter.release(client)
         raise
 
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal released
-        try:
-            async for chunk in answer.chunks:
-                yield chunk
-        finally:
-            if not released:
-                released = True
-                limiter.release(client)
-
     headers = {"Vary": "Accept", "X-Cache": "hit" if answer.cached else "miss"}
     if answer.complete is not None:
-        released = True
         limiter.release(client)
         return Response(answer.complete, media_type=result_format.content_type, headers=headers)
-    return StreamingResponse(body(), media_type=result_format.content_type, headers=headers)
+
+    async def finish() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            limiter.release(client)
+            await answer.aclose()
+
+    return _StreamingAnswer(answer.chunks, finish, media_type=result_format.content_type, headers=headers)
+
+
+class _StreamingAnswer(StreamingResponse):
+    """A streamed answer that always runs ``finish`` (release the client's slot, stop the query) once the
+    response ends, however it ends: complete, failed, or cut by the client before or during the body."""
+
+    def __init__(self, content: AsyncIterator[bytes], finish: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._finish = finish
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._finish()
 
 
 async def _describe_service(request: Request, service: QueryServiceDep, settings: SettingsDep) -> Response:
