@@ -21,6 +21,7 @@ from kg.extract.dates import find_dates, find_years
         ("issued 23/02/2010 in Cancún", dt.date(2010, 2, 23), "23/02/2010"),
         ("met on 8-11 November 2010", dt.date(2010, 11, 8), "8-11 November 2010"),
         ("by Sept. 5, 2011", dt.date(2011, 9, 5), "Sept. 5, 2011"),
+        ("Done at Lima, this 3rd day of May 2015.", dt.date(2015, 5, 3), "3rd day of May 2015"),
     ],
 )
 def test_written_forms(text: str, value: dt.date, quote: str) -> None:

@@ -104,3 +104,14 @@ def test_only_headings_is_not_a_declaration() -> None:
 def test_readable_title() -> None:
     assert readable_title("JOINT STATEMENT OF THE EU AND CELAC", frozenset({"EU", "CELAC"})) == "Joint Statement of the EU and CELAC"
     assert readable_title("Lima Declaration") == "Lima Declaration"
+
+
+def test_place_and_date_from_the_opening_formula() -> None:
+    declaration = extract_declaration(
+        "LIMA DECLARATION ON MIGRANTS\n\nWe, the Ministers, meeting in Lima on 3 May 2015:\n\n1. Reaffirm our commitment."
+    )
+    assert declaration.opening == "We, the Ministers, meeting in Lima on 3 May 2015:"
+    assert declaration.date == dt.date(2015, 5, 3)
+    assert declaration.place == ID_BASE + "place/lima" and declaration.country == ID_BASE + "state/peru"
+    assert declaration.text[declaration.place_span.start : declaration.place_span.end] == "Lima"
+    assert len(declaration.clauses) == 1

@@ -159,3 +159,21 @@ def test_read_bytes_guesses_the_type() -> None:
     assert read_bytes(b"We note.", name="x.txt") == ("We note.", "text/plain")
     with pytest.raises(BadInput, match="unsupported media type"):
         read_bytes(b"abc", name="x", media_type="image/png")
+
+
+def test_html_divs_line_breaks_and_nested_blocks() -> None:
+    markup = (
+        "<div class=page><div>TITLE HERE</div><div>We, the Ministers:</div>"
+        "<div>Note the report.<br><br>Agree on it,<br>really.</div></div>"
+        "<blockquote><p>A</p><p>B</p></blockquote><ol><li><p>One</p><ol><li>sub</li></ol></li><li>Two</li></ol>"
+    )
+    assert html_to_text(markup).split("\n\n") == [
+        "TITLE HERE",
+        "We, the Ministers:",
+        "Note the report.",
+        "Agree on it, really.",
+        "A",
+        "B",
+        "1. One sub",
+        "2. Two",
+    ]

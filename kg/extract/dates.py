@@ -1,6 +1,7 @@
 """Dates in their common written forms, with the span they were read from.
 
-Recognised: "February 23, 2010", "Feb. 23, 2010", "23 February 2010", "23rd of February, 2010", "2010-02-23",
+Recognised: "February 23, 2010", "Feb. 23, 2010", "23 February 2010", "23rd of February, 2010", "this 23rd day of
+February 2010", "2010-02-23",
 "23/02/2010" (day first), "23 de febrero de 2010", "23 février 2010", and a range "8-11 November 2010" (its first
 day). Year-only mentions ("in 2008") are found by :func:`find_years` and used as cues, not as dates.
 
@@ -46,6 +47,8 @@ _PATTERNS = [
     re.compile(rf"\b{_MONTH}\s+{_DAY}{_RANGE},?\s+{_YEAR}\b", re.IGNORECASE),
     # 23 February 2010 / 23rd of February, 2010 / 23 de febrero de 2010 / 8-11 November 2010
     re.compile(rf"\b{_DAY}{_RANGE}\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.IGNORECASE),
+    # this 23rd day of February 2010
+    re.compile(rf"\b{_DAY}\s+day\s+of\s+{_MONTH},?\s+(?:in\s+the\s+year\s+)?{_YEAR}\b", re.IGNORECASE),
     # 2010-02-23
     re.compile(r"\b(?P<year>(?:1[89]|2[01])\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b"),
     # 23/02/2010 or 23.02.2010 (day first, the international convention)

@@ -196,6 +196,15 @@ def _metadata(declaration: Declaration, layout: Layout, lexicon: Lexicon) -> Non
             declaration.country = sorted(countries)[0] if countries else (states[0].iri if states else None)
         elif states:
             declaration.country = states[0].iri
+    if line is None and layout.opening is not None and declaration.place is None:
+        # No date line: the place the opening formula says they met in ("meeting in Lima").
+        opening_places = [
+            m for m in find_entities(text, layout.opening.start, layout.opening.end, lexicon) if m.kind == "place"
+        ]
+        if opening_places:
+            declaration.place, declaration.place_span = opening_places[0].iri, opening_places[0].span
+            countries = lexicon.entities[opening_places[0].iri].countries
+            declaration.country = sorted(countries)[0] if countries else None
     if declaration.date is None:
         # No date line: the first full date before the first clause (a dateline in the heading), if any.
         first = layout.clauses[0].start if layout.clauses else len(text)

@@ -119,9 +119,10 @@ def looks_like_html(text: str) -> bool:
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text of an HTML document: one paragraph per paragraph, list item or heading.
+    """Plain text of an HTML document: one paragraph per paragraph, list item, heading or innermost ``div``.
 
-    Scripts, styles and other non-content elements are dropped. Items of an ordered list are prefixed with their
+    Scripts, styles and other non-content elements are dropped; a double ``<br>`` separates paragraphs, a single
+    one is a line break inside one; a list item keeps its sub-lists. Items of an ordered list are prefixed with their
     number ("3. "), items of other lists with "- ", so list structure survives as clause labels.
 
     >>> html_to_text("<h1>T</h1><script>x()</script><ol><li>One</li><li>Two</li></ol>")
@@ -139,19 +140,24 @@ def html_to_text(markup: str) -> str:
         start = int(start_attr) if start_attr.isdigit() else 1
         for index, item in enumerate(ordered.find_all("li", recursive=False)):
             numbers[id(item)] = start + index
+    for br in root.find_all("br"):
+        br.replace_with("\n")
     paragraphs: list[str] = []
-    for element in root.find_all(_BLOCKS):
-        if element.find_parent(_BLOCKS) is not None:
-            continue  # nested block: its text is part of the enclosing one
-        text = " ".join(element.get_text(" ").split())
-        if not text:
-            continue
+    for element in root.find_all((*_BLOCKS, "div")):
         if element.name == "li":
-            if id(element) in numbers:
-                text = f"{numbers[id(element)]}. {text}"
-            elif not re.match(r"^[-•–*]\s", text):
-                text = f"- {text}"
-        paragraphs.append(text)
+            if element.find_parent("li") is not None:
+                continue  # a sub-item is part of its item
+        elif element.find_parent("li") is not None or element.find(_BLOCKS + ("div",)) is not None:
+            continue  # inside a list item, or a container of other blocks (each of which is read)
+        # A double line break separates paragraphs; a single one is a wrapped line.
+        parts = [" ".join(part.split()) for part in re.split(r"\n\s*\n", element.get_text(" "))]
+        for text in (p for p in parts if p):
+            if element.name == "li" and text is parts[0]:
+                if id(element) in numbers:
+                    text = f"{numbers[id(element)]}. {text}"
+                elif not re.match(r"^[-•–*]\s", text):
+                    text = f"- {text}"
+            paragraphs.append(text)
     if not paragraphs:  # no block elements: fall back to the text with line breaks
         paragraphs = [" ".join(line.split()) for line in root.get_text("\n").split("\n") if line.strip()]
     return "\n\n".join(paragraphs)

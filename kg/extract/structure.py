@@ -121,10 +121,10 @@ def segment(text: str) -> Layout:
     blocks: list[Paragraph] = []
     for paragraph in layout.paragraphs:
         body = paragraph.text
-        if is_date_line(body):
+        if not blocks and layout.opening is None and is_opening(body):
+            layout.opening = paragraph  # may carry the place and date ("We, the Ministers, meeting in Lima on ...:")
+        elif is_date_line(body):
             date_lines.append(paragraph)
-        elif not blocks and layout.opening is None and is_opening(body):
-            layout.opening = paragraph
         elif is_heading(body):
             if not blocks and layout.opening is None:
                 leading_headings.append(paragraph)
