@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.cache import ResultCache
 from api.limits import ClientLimiter
@@ -89,6 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.client_limiter = ClientLimiter(settings.max_queries_per_client)
     app.state.query_service = None
     install_problem_handlers(app)
+    # A read-only public endpoint without credentials: any web page may query it (CORS).
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["X-Cache"],
+    )
     app.include_router(sparql.router)
     _include_optional_routers(app)
     return app

@@ -244,6 +244,20 @@ def test_large_results_stream_complete(client: httpx.Client) -> None:
     assert len(chunks) > 1
 
 
+def test_cors_lets_other_pages_query(client: httpx.Client) -> None:
+    response = client.get("/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://example.net"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(
+        "/sparql",
+        headers={
+            "Origin": "https://example.net",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+
+
 def test_sparqlwrapper_client(base_url: str) -> None:
     wrapper = SPARQLWrapper(base_url + "/sparql")
     wrapper.setQuery(SELECT_ONE)
