@@ -367,19 +367,14 @@ def validate_shapes(
         return _run_shacl(data, shapes)
     graph = load_graph(ontology_sources(folder))  # a fresh graph: adding to it leaves the cache alone
     graph += data
-    # Only what ``data`` says something about is checked; the ontology is context (checked by run_checks).
-    focus = sorted({s for s in data.subjects() if isinstance(s, URIRef)} | _objects_to_check(data))
+    # Only the IRIs ``data`` mentions are focus nodes; the rest of the ontology is context (``run_checks`` checks it).
+    # pySHACL applies its focus_nodes filter to the value nodes of nested shapes too (sh:node, sh:or...), which
+    # would silently pass e.g. a dec:mentions of a reference forum; so every IRI in ``data``, subject or object, is
+    # a focus node. (No shape here nests a shape over literal values, which that filter would also skip.)
+    focus = sorted({term for triple in data for term in triple if isinstance(term, URIRef)})
     if not focus:
         return True, []
     return _run_shacl(graph, shapes, focus_nodes=focus)
-
-
-def _objects_to_check(data: Graph) -> set[URIRef]:
-    """Objects that shapes target (speech acts, topics, evidence by ``sh:targetObjectsOf``; schemes by node)."""
-    found: set[URIRef] = set()
-    for prop in (DEC.speechAct, DCTERMS.subject, DEC.hasEvidence, SKOS.inScheme):
-        found.update(o for o in data.objects(None, prop) if isinstance(o, URIRef))
-    return found
 
 
 def _run_shacl(
@@ -410,8 +405,8 @@ def _run_shacl(
                 severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
             )
         )
-    results.sort(key=lambda r: (r.focus, r.path or "", r.message))
-    return bool(conforms), results
+    unique = sorted(set(results), key=lambda r: (r.focus, r.path or "", r.message))
+    return bool(conforms), unique
 
 
 def _check_shacl(sources: _Sources) -> CheckResult:
