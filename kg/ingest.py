@@ -294,7 +294,7 @@ def ingest_files(
                 store.replace_graphs({prepared.graph: prepared.quads})
         except KGError as exc:
             log.info("refused %s: %s", path, exc.detail)
-            detail = exc.detail if exc.detail.startswith((path.name, str(path))) else f"{path.name}: {exc.detail}"
+            detail = _named(exc.detail, path)
             report.files.append(FileReport(str(path), ok=False, reason=detail))
         else:
             seen[prepared.key] = path.name
@@ -313,6 +313,15 @@ def ingest_files(
         bulk_add(pending)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _named(detail: str, path: Path) -> str:
+    """The reason a file failed, starting with the path as the user gave it."""
+    if detail.startswith(str(path) + ":"):
+        return detail
+    if detail.startswith(path.name + ":"):
+        return str(path) + detail[len(path.name) :]
+    return f"{path}: {detail}"
 
 
 def _graph_exists(store: Store, graph: str) -> bool:

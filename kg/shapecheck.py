@@ -839,17 +839,19 @@ class ShapeChecker:
         if self._rdflib_context is None:
             self._rdflib_context = to_rdflib(self._store.quads_for_pattern(None, None, None, _CONTEXT))
         graph = to_rdflib(data)
-        focus_nodes = sorted(set(graph.subjects()), key=str)
+        focus_nodes = set(graph.subjects())
         if not focus_nodes:
             return []
         graph += to_rdflib(more)
         graph += self._rdflib_context
-        _, results, _ = pyshacl.validate(
-            graph, shacl_graph=self.shapes, advanced=True, focus_nodes=focus_nodes, allow_warnings=True
-        )
+        # pySHACL's own focus_nodes option misses results here, so validate everything and keep the results
+        # about the nodes the declaration describes.
+        _, results, _ = pyshacl.validate(graph, shacl_graph=self.shapes, advanced=True, allow_warnings=True)
         out = set()
         for result in results.subjects(RDF.type, SH.ValidationResult):
             focus = results.value(result, SH.focusNode)
+            if focus not in focus_nodes:
+                continue
             msg = results.value(result, SH.resultMessage)
             sev = _SEVERITY.get(str(results.value(result, SH.resultSeverity)), "Violation")
             shape = results.value(result, SH.sourceShape)
