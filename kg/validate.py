@@ -251,6 +251,9 @@ def _check_labels(sources: _Sources) -> CheckResult:
         if not comments:
             result.ok = False
             result.lines.append(f"{_short(term)} has no rdfs:comment")
+        if (term, RDFS.isDefinedBy, URIRef(ONTOLOGY_IRI)) not in core:
+            result.ok = False
+            result.lines.append(f"{_short(term)} has no rdfs:isDefinedBy <{ONTOLOGY_IRI}>")
     onto = URIRef(ONTOLOGY_IRI)
     if (onto, RDF.type, OWL.Ontology) not in core:
         result.ok = False
@@ -274,7 +277,10 @@ def _check_labels(sources: _Sources) -> CheckResult:
         result.ok = False
         result.lines.append(f"vann:preferredNamespaceUri must be \"{DEC}\"")
     if result.ok:
-        result.lines.append("every dec: term has labels @en and @es and a comment; the ontology has its publishing metadata")
+        result.lines.append(
+            "every dec: term has labels @en and @es, a comment and rdfs:isDefinedBy; the ontology has its publishing "
+            "metadata"
+        )
     return result
 
 

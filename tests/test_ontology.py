@@ -76,6 +76,8 @@ def test_every_term_has_labels_and_comment(core: Graph) -> None:
             problems.append(f"{term}: labels in {sorted(filter(None, languages))}")
         if core.value(term, RDFS.comment) is None:
             problems.append(f"{term}: no comment")
+        if (term, RDFS.isDefinedBy, URIRef(ONTOLOGY_IRI)) not in core:
+            problems.append(f"{term}: no rdfs:isDefinedBy")
     assert not problems
     assert len(declared_terms(core)) >= 50
 
