@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from api.safety import analyse_query, tokenize
+from api.workers import QueryJob, WorkerPool
 from helpers.server import live_server
-from kg.errors import BadQuery, Forbidden
+from kg.errors import BadQuery, Forbidden, KGError
 from kg.settings import Settings
 
 EX = "http://example.org/"
@@ -131,6 +135,39 @@ def test_service_is_refused_and_nothing_is_fetched(client: httpx.Client, listene
     assert_problem(client.get("/sparql", params={"query": "ASK {}", "named-graph-uri": url}), 403)
     time.sleep(0.3)
     assert hits == []
+
+
+def _can_unshare_network() -> bool:
+    probe = "import ctypes, sys; sys.exit(ctypes.CDLL(None, use_errno=True).unshare(0x40000000) != 0)"
+    return subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
+
+
+@pytest.mark.skipif(
+    not _can_unshare_network(), reason="this machine does not let a process drop its network (needs CAP_SYS_ADMIN)"
+)
+def test_workers_have_no_network_even_if_a_service_query_got_through(
+    store_path: Path, listener: tuple[str, list[bytes]]
+) -> None:
+    """Defence in depth: a SERVICE query handed straight to a worker (bypassing the parser's refusal) reaches
+    nothing, because each worker runs in its own empty network namespace."""
+    url, hits = listener
+
+    async def run() -> BaseException | None:
+        pool = WorkerPool(store_path, size=1, timeout=5)
+        await pool.start()
+        try:
+            async for _ in pool.execute(QueryJob(f"SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", "JSON", False)):
+                pass
+        except KGError as exc:
+            return exc
+        finally:
+            await pool.close()
+        return None
+
+    error = asyncio.run(run())
+    time.sleep(0.3)
+    assert hits == []
+    assert error is not None and "unreachable" in error.detail.lower()
 
 
 def test_keywords_inside_strings_iris_and_comments_are_not_refused(client: httpx.Client) -> None:
