@@ -8,13 +8,14 @@ query was answered for the current store content.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from api.cache import ResultCache
 from api.negotiation import ResultFormat
 from api.safety import QueryInfo, analyse_query, check_dataset
-from api.workers import QueryEngine, QueryJob
+from api.workers import QueryEngine, QueryJob, encode_term
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,11 @@ class QueryService:
         default_graphs: Sequence[str] | None = None,
         named_graphs: Sequence[str] | None = None,
         base_iri: str | None = None,
+        substitutions: Mapping[str, Any] | None = None,
     ) -> QueryAnswer:
         """Run ``query`` (text, or already analysed) and return its serialised results. ``base_iri`` resolves
-        relative IRIs in the query (None: they are an error).
+        relative IRIs in the query (None: they are an error). ``substitutions`` maps variable names (without
+        ``?``) to pyoxigraph ``NamedNode``/``Literal`` terms bound before evaluation (never spliced into the text).
 
         Raises :class:`kg.errors.Forbidden`, :class:`kg.errors.BadQuery`, :class:`kg.errors.QueryTimeout`,
         :class:`kg.errors.StoreError`, or :class:`kg.errors.NotAcceptable` when ``result_format`` does not suit
@@ -96,6 +99,9 @@ class QueryService:
             default_graphs=tuple(default_graphs) if default_graphs is not None else None,
             named_graphs=tuple(named_graphs) if named_graphs is not None else None,
             base_iri=base_iri,
+            substitutions=tuple(sorted((name, encode_term(term)) for name, term in substitutions.items()))
+            if substitutions
+            else None,
         )
         generation = await self.engine.current_generation()
         if generation != self._cache_generation:
@@ -111,6 +117,7 @@ class QueryService:
             job.default_graphs,
             job.named_graphs,
             job.base_iri,
+            job.substitutions,
             generation,
         )
         cached = self.cache.get(key)

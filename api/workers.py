@@ -51,7 +51,9 @@ class QueryJob:
     else a ``QueryResultsFormat`` member. ``default_graphs``/``named_graphs`` are the protocol's
     default-graph-uri/named-graph-uri (None: not given); ``union_default`` makes the default graph the union of
     all graphs (used when neither the request nor the query names a dataset); ``base_iri`` resolves relative
-    IRIs of the query (the endpoint's URL: the service-defined base the protocol allows).
+    IRIs of the query (the endpoint's URL: the service-defined base the protocol allows). ``substitutions`` binds
+    variables to RDF terms before evaluation (pyoxigraph ``substitutions=``, SEP-0007), each as
+    ``(variable name, term)`` with the term encoded by :func:`encode_term`; never part of the query text.
     """
 
     query: str
@@ -61,6 +63,38 @@ class QueryJob:
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
+    substitutions: tuple[tuple[str, tuple[str, str, str | None, str | None]], ...] | None = None
+
+
+def encode_term(term: Any) -> tuple[str, str, str | None, str | None]:
+    """A pyoxigraph ``NamedNode`` or ``Literal`` as plain data a job can carry over the pipe:
+    ``("iri", iri, None, None)`` or ``("literal", value, datatype IRI, language or None)``.
+    Raises TypeError for other terms (blank nodes and triples are not bound by name)."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value, None, None)
+    if isinstance(term, ox.Literal):
+        return ("literal", term.value, term.datatype.value, term.language)
+    raise TypeError(f"cannot bind a {type(term).__name__} as a query substitution")
+
+
+def decode_substitutions(pairs: Any) -> dict[Any, Any] | None:
+    """The pyoxigraph ``substitutions=`` mapping of a job's encoded ``substitutions`` (None when there are none)."""
+    if not pairs:
+        return None
+    import pyoxigraph as ox
+
+    mapping: dict[Any, Any] = {}
+    for name, (kind, value, datatype, language) in pairs:
+        if kind == "iri":
+            term: Any = ox.NamedNode(value)
+        elif language:
+            term = ox.Literal(value, language=language)
+        else:
+            term = ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+        mapping[ox.Variable(name)] = term
+    return mapping
 
 
 class QueryEngine(abc.ABC):
@@ -151,6 +185,9 @@ def _run_job(store: Any, job: dict[str, Any], conn: Connection, chunk_size: int)
     kwargs: dict[str, Any] = {"use_default_graph_as_union": job["union_default"]}
     if job.get("base_iri"):
         kwargs["base_iri"] = job["base_iri"]
+    substitutions = decode_substitutions(job.get("substitutions"))
+    if substitutions:
+        kwargs["substitutions"] = substitutions
     if job["default_graphs"] is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graphs"]]
         if job["named_graphs"] is None:
@@ -467,6 +504,9 @@ class StoreEngine(QueryEngine):
             kwargs["timeout"] = self.timeout
         if job.base_iri and self._accepts_base:
             kwargs["base_iri"] = job.base_iri
+        substitutions = decode_substitutions(job.substitutions)
+        if substitutions:
+            kwargs["substitutions"] = substitutions
         result = self.store.query(job.query, **kwargs)
         if job.graph:
             return bytes(result.serialize(format=getattr(ox.RdfFormat, job.format_name)))
