@@ -41,7 +41,9 @@ def _query_page() -> Callable[[Request], Response] | None:
     """The query page's response function, when the query page module is present."""
     try:
         from api.routers.ui import query_page_response
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.routers.ui":
+            raise
         return None
     return query_page_response
 
