@@ -23,13 +23,14 @@ from collections.abc import Sequence
 from kg.extract.dates import find_years
 from kg.extract.lexicon import ORDINALS, Entity, Lexicon
 from kg.extract.model import EntityMention, Span, TopicMention
-from kg.extract.tokens import Match, Token, tokenize
+from kg.extract.tokens import Match, Token, stem, tokenize
 
 _COORDINATORS = frozenset({",", "and", "or"})
 _DETERMINERS = frozenset({"the", "all", "their", "our", "its", "these", "those", "any", "of"})
 # General English nouns for one sitting of a forum; the forum itself is found in the data.
-_MEETING_NOUNS = frozenset({"meeting", "summit", "forum", "conference", "session", "dialogue"})
-_DECLARATION_NOUNS = frozenset({"declaration", "communiqué", "communique", "statement", "compact"})
+_MEETING_NOUNS = frozenset(stem(w) for w in ("meeting", "summit", "forum", "conference", "session", "dialogue"))
+_DECLARATION_NOUNS = frozenset(stem(w) for w in ("declaration", "communiqué", "communique", "statement", "compact"))
+_RIGHT = stem("rights")
 _CUE_WINDOW = 14  # tokens after a meeting phrase in which its place and year are looked for
 _RIGHT_WINDOW = 16  # tokens between a rights phrase and "of <holder>"
 _SENTENCE_BREAKS = frozenset({".", ";", "!", "?"})
@@ -146,7 +147,7 @@ def _rights(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> 
     out: list[EntityMention] = []
     holder_matches = [m for m in matches if any(v in rights_by_holder for v in m.values)]
     for index, token in enumerate(tokens):
-        if token.key != "right" or any(m.first <= index < m.last for m in matches):
+        if token.key != _RIGHT or any(m.first <= index < m.last for m in matches):
             continue
         first = index
         if index and tokens[index - 1].is_word and tokens[index - 1].text.lower() not in _DETERMINERS:

@@ -22,19 +22,31 @@ from dataclasses import dataclass, field
 # Hyphens and dashes (U+2010..U+2013) are not tokens: "EU–CELAC" reads as "EU CELAC".
 _TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s\-'’\u2010-\u2013]")
 _NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as", "ous", "ics")
+_MIN_VERB_STEMMED = 6
+_MIN_STEM = 4
 
 
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Lower case, possessive removed, plural reduced to a stem (English rules, good enough for matching).
+    """Lower case, possessive removed, plural and verb endings reduced to a stem (English rules, for matching).
 
     >>> [stem(w) for w in ["Countries", "migrants'", "Mexico's", "status", "policies", "crosses", "women"]]
     ['country', 'migrant', 'mexico', 'status', 'policy', 'cross', 'women']
+    >>> [stem(w) for w in ["smuggling", "smuggled", "smuggle", "smuggles", "need", "during"]]
+    ['smuggl', 'smuggl', 'smuggl', 'smuggl', 'need', 'during']
     """
-    w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    w = w.rstrip("'")
+    w = singular(word)
+    # Verb forms: "smuggling", "smuggled" and "smuggle" share "smuggl" (long words only, the stem kept long).
+    for ending in ("ing", "ed", "e"):
+        if len(w) >= _MIN_VERB_STEMMED and w.endswith(ending) and len(w) - len(ending) >= _MIN_STEM:
+            return w[: -len(ending)]
+    return w
+
+
+@functools.lru_cache(maxsize=65536)
+def singular(word: str) -> str:
+    """Lower case, possessive removed, a regular plural made singular ("countries" -> "country")."""
+    w = _bare(word)
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
     if len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes")):
@@ -42,6 +54,13 @@ def stem(word: str) -> str:
     if len(w) > 3 and w.endswith("s") and not w.endswith(_NO_STEM_ENDINGS):
         return w[:-1]
     return w
+
+
+def _bare(word: str) -> str:
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    return w.rstrip("'")
 
 
 def is_acronym(word: str) -> bool:
@@ -72,6 +91,15 @@ def _lower(word: str) -> str:
     return word.lower().replace("’", "'")
 
 
+# Possessive determiners say who speaks, not what act it is: "express our concern" = "express their concern".
+_POSSESSIVES = frozenset({"our", "their", "its", "his", "her", "my", "your"})
+
+
+def _exact_key(word: str) -> str:
+    lower = _lower(word)
+    return "<possessive>" if lower in _POSSESSIVES else lower
+
+
 def label_keys(label: str) -> tuple[tuple[str, str | None], ...]:
     """A label as a sequence of ``(key, exact)``: ``exact`` is the acronym the text must show, else ``None``."""
     return tuple((t.key, t.text if is_acronym(t.text) else None) for t in tokenize(label))
@@ -86,7 +114,7 @@ class _Node:
 
 def is_plural(token: Token) -> bool:
     """Whether a word is a regular plural: its stem differs from the word ("countries", "migrants'")."""
-    return token.key != _lower(token.text).removesuffix("'s").rstrip("'")
+    return singular(token.text) != _bare(token.text)
 
 
 # Words a text may add inside a label: "the human rights of all migrants" still names "human rights of migrants".
@@ -124,7 +152,7 @@ class PhraseMatcher:
         """Add a label (any case) naming ``value``; labels without a word are ignored."""
         label_tokens = tokenize(label)
         if self._exact_words:
-            keys = tuple((_lower(t.text), None) for t in label_tokens)
+            keys = tuple((_exact_key(t.text), None) for t in label_tokens)
         else:
             keys = tuple((t.key, t.text if is_acronym(t.text) else None) for t in label_tokens)
         if not any(k[:1].isalnum() for k, _ in keys):
@@ -147,7 +175,7 @@ class PhraseMatcher:
         """The longest labelled phrase starting at token ``index``, if any."""
         if index >= len(tokens):
             return None
-        first = _lower(tokens[index].text) if self._exact_words else tokens[index].key
+        first = _exact_key(tokens[index].text) if self._exact_words else tokens[index].key
         if first not in self._root.children:
             return None
         best: tuple[int, frozenset[str]] | None = None
@@ -163,7 +191,7 @@ class PhraseMatcher:
             if position >= len(tokens):
                 continue
             token = tokens[position]
-            key = _lower(token.text) if self._exact_words else token.key
+            key = _exact_key(token.text) if self._exact_words else token.key
             for exact, child in node.children.get(key, ()):
                 if exact is None or exact == token.text:
                     stack.append((position + 1, child, skipped))
@@ -195,7 +223,7 @@ class PhraseMatcher:
         heads = self._root.children
         while index < len(tokens):
             token = tokens[index]
-            if (_lower(token.text) if self._exact_words else token.key) not in heads:
+            if (_exact_key(token.text) if self._exact_words else token.key) not in heads:
                 index += 1
                 continue
             match = self.match_at(tokens, index)
