@@ -115,3 +115,8 @@ def test_place_and_date_from_the_opening_formula() -> None:
     assert declaration.place == ID_BASE + "place/lima" and declaration.country == ID_BASE + "state/peru"
     assert declaration.text[declaration.place_span.start : declaration.place_span.end] == "Lima"
     assert len(declaration.clauses) == 1
+
+
+def test_bad_key_is_refused() -> None:
+    with pytest.raises(BadInput, match="x.txt: key 'Not A Slug'"):
+        extract_declaration("A TITLE\n\nWe note.", key="Not A Slug", source_name="x.txt")

@@ -25,6 +25,7 @@ _ADOPTER_KINDS = ("group", "state", "organisation")
 _NAME_NOT_TOPIC = ("organisation",)
 _SMALL_WORDS = frozenset("a an and as at by for in of on or the to with from into upon via de del la las los le les et".split())
 _KEY_MAX_LENGTH = 80
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9\-\.]*$")  # as kg.namespaces requires of a key segment
 
 
 def extract_declaration(
@@ -48,8 +49,8 @@ def extract_declaration(
     declaration with every fact's span in its normalised text; a stated value the text does not contain has no
     span. Unknown verbs in governing position are kept as acts without a concept and listed in ``warnings``.
 
-    Raises :class:`kg.errors.NotADeclaration` when no clause is found and :class:`kg.errors.BadInput` when the text
-    is empty.
+    Raises :class:`kg.errors.NotADeclaration` when no clause or no title is found, and :class:`kg.errors.BadInput`
+    when the text is empty or ``key`` is not a slug.
     """
     name = source_name or "document"
     if media_type == HTML and looks_like_html(text):
@@ -81,7 +82,7 @@ def extract_declaration(
         declaration.title, declaration.title_span = title, _find_span(normalised, title)
     if not declaration.title:
         raise NotADeclaration(f"{name}: no title found; give one with title=", file=name)
-    if date:
+    if date and date != declaration.date:
         declaration.date, declaration.date_span = date, None
     if place:
         place = _iri(place)
@@ -94,6 +95,8 @@ def extract_declaration(
         declaration.adopters = [_stated_adopter(declaration, _iri(iri), lexicon) for iri in adopters]
     if declaration.meeting is None:
         declaration.meeting = _meeting_held(declaration, lexicon)
+    if key is not None and not _KEY_RE.match(key):
+        raise BadInput(f"{name}: key {key!r} must be a lower-case slug (letters, digits, '-', '.')", file=name)
     declaration.key = key or default_key(declaration.title, declaration.date)
     for message in warnings:
         log.info("%s: %s", name, message)
