@@ -227,6 +227,13 @@ def test_service_description_in_three_syntaxes(client: httpx.Client, base_url: s
         assert graph.value(service, SD.defaultDataset) is not None
 
 
+def test_service_description_by_format_parameter(client: httpx.Client) -> None:
+    response = client.get("/sparql", params={"format": "jsonld"}, headers={"Accept": "text/html"})
+    assert response.headers["content-type"].startswith("application/ld+json")
+    assert len(Graph().parse(data=response.content, format="json-ld")) > 10
+    assert client.get("/sparql", params={"format": "csv"}).status_code == 406
+
+
 def test_browser_gets_html_without_query(client: httpx.Client) -> None:
     response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert response.status_code == 200

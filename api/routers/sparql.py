@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import LimiterDep, QueryServiceDep, SettingsDep
-from api.negotiation import choose, negotiate_result_format
+from api.negotiation import FORMAT_PARAMETER, choose, negotiate_result_format
 from api.routers.service import DESCRIPTION_FORMATS, service_description
 from api.safety import analyse_query
 from kg.errors import BadInput, Forbidden, NotAcceptable, TooLarge, UnsupportedMediaType
@@ -166,12 +166,20 @@ class _StreamingAnswer(StreamingResponse):
             await self._finish()
 
 
-async def _describe_service(request: Request, service: QueryServiceDep, settings: SettingsDep) -> Response:
-    page = _query_page()
+async def _describe_service(
+    request: Request, service: QueryServiceDep, settings: SettingsDep, format_param: str | None = None
+) -> Response:
     offers = list(DESCRIPTION_FORMATS)
-    if page is not None and _prefers_html(request, offers):
-        return page(request)
-    chosen = choose(request.headers.get("accept"), offers)
+    if format_param:
+        media_type = FORMAT_PARAMETER.get(format_param.strip().lower(), (None, format_param.strip().lower()))[1]
+        if media_type not in DESCRIPTION_FORMATS:
+            raise NotAcceptable(f"format={format_param!r}: the service description is available as " + ", ".join(offers))
+        chosen: str | None = media_type
+    else:
+        page = _query_page()
+        if page is not None and _prefers_html(request, offers):
+            return page(request)
+        chosen = choose(request.headers.get("accept"), offers)
     if chosen is None:
         raise NotAcceptable(
             "the service description is available as " + ", ".join(offers), available=offers
@@ -205,7 +213,7 @@ async def sparql_get(
         raise Forbidden(UPDATES_REFUSED, reason="update")
     query = _one(params, "query")
     if query is None:
-        return await _describe_service(request, service, settings)
+        return await _describe_service(request, service, settings, _one(params, "format"))
     if len(query.encode()) > settings.max_request_bytes:
         raise TooLarge(f"the query is larger than the {settings.max_request_bytes} bytes accepted")
     page = _query_page()
