@@ -86,3 +86,9 @@ def test_phrase_matcher_rules() -> None:
     text = "the human rights of all migrants and the IOM, not iom"
     found = [(text[m.start : m.end], sorted(m.values)) for m in matcher.find_all(tokenize(text))]
     assert found == [("human rights of all migrants", ["r"]), ("IOM", ["o"])]
+
+
+def test_declaration_adopted_at_a_named_meeting() -> None:
+    found = entities("We recall the Declaration adopted at the Fifth EU-LAC Summit.")
+    assert ("declaration/lima-declaration-2008", "Declaration adopted at the Fifth EU-LAC Summit") in found
+    assert ("meeting/eu-lac-summit-2008", "Fifth EU-LAC Summit") in found

@@ -49,6 +49,15 @@ def find_entities(
     for match in matches:
         mentions.extend(_mentions(match.values, Span(match.start, match.end), lexicon))
         mentions.extend(_inner(tokens, match, lexicon))
+    for match in matches:  # "the Declaration adopted at the Unity Summit": the declaration of a named meeting
+        meetings = {v for v in match.values if lexicon.kind(v) == "meeting"}
+        start_index = _declaration_before(tokens, match.first) if meetings else None
+        if start_index is not None:
+            adopted = sorted(
+                e.iri for e in lexicon.entities.values() if e.kind == "declaration" and e.meeting in meetings
+            )
+            if adopted:
+                mentions.append(EntityMention("declaration", adopted[0], Span(tokens[start_index].start, match.end)))
     mentions.extend(_coordinated(tokens, matches, lexicon))
     mentions.extend(_rights(tokens, matches, lexicon))
     mentions.extend(_described_meetings(text, tokens, matches, lexicon))
@@ -257,7 +266,7 @@ def _best_meeting(
                 continue
             score += 2
         if forums:
-            if meeting.forum not in forums:
+            if not meeting.forums & forums:
                 continue
             score += 2
         if years:

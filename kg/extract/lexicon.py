@@ -70,7 +70,7 @@ class Entity:
     dates: set[dt.date] = field(default_factory=set)  # the days given (a meeting's start and end)
     places: set[str] = field(default_factory=set)  # place IRIs (meetings, declarations)
     countries: set[str] = field(default_factory=set)  # state IRIs: of a place, or of a meeting's place
-    forum: str | None = None  # a meeting's forum
+    forums: set[str] = field(default_factory=set)  # the forum(s) a meeting is a meeting of
     meeting: str | None = None  # the meeting a declaration was adopted at
     holders: set[str] = field(default_factory=set)  # population groups holding a right
     ordinal: int | None = None  # "Fifth" in a meeting's label
@@ -191,7 +191,7 @@ def _build(graph: Graph) -> Lexicon:
         for prop in _PLACE_PROPERTIES:
             entity.places.update(str(o) for o in graph.objects(subject, prop) if isinstance(o, URIRef))
         entity.countries.update(str(o) for o in graph.objects(subject, DEC.inCountry))
-        entity.forum = next((str(o) for o in graph.objects(subject, DEC.meetingOf)), None)
+        entity.forums.update(str(o) for o in graph.objects(subject, DEC.meetingOf))
         entity.meeting = next((str(o) for o in graph.objects(subject, DEC.adoptedAt)), None)
         entity.holders.update(str(o) for o in graph.objects(subject, DEC.rightHolder))
         for label in labels:
