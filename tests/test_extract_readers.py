@@ -177,3 +177,10 @@ def test_html_divs_line_breaks_and_nested_blocks() -> None:
         "1. One sub",
         "2. Two",
     ]
+
+
+def test_html_title_element_when_the_body_has_no_heading() -> None:
+    markup = "<html><head><title>Lima Statement</title></head><body><p>We note the report.</p></body></html>"
+    assert html_to_text(markup) == "Lima Statement\n\nWe note the report."
+    declaration = extract_declaration(markup, media_type="text/html")
+    assert declaration.title == "Lima Statement" and len(declaration.clauses) == 1

@@ -122,7 +122,8 @@ def html_to_text(markup: str) -> str:
     """Plain text of an HTML document: one paragraph per paragraph, list item, heading or innermost ``div``.
 
     Scripts, styles and other non-content elements are dropped; a double ``<br>`` separates paragraphs, a single
-    one is a line break inside one; a list item keeps its sub-lists. Items of an ordered list are prefixed with their
+    one is a line break inside one; a list item keeps its sub-lists. Without a heading in the body, the ``<title>``
+    comes first. Items of an ordered list are prefixed with their
     number ("3. "), items of other lists with "- ", so list structure survives as clause labels.
 
     >>> html_to_text("<h1>T</h1><script>x()</script><ol><li>One</li><li>Two</li></ol>")
@@ -131,6 +132,7 @@ def html_to_text(markup: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "html.parser")
+    title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     for tag in soup.find_all(_DROP):
         tag.decompose()
     root = soup.body or soup
@@ -160,6 +162,8 @@ def html_to_text(markup: str) -> str:
             paragraphs.append(text)
     if not paragraphs:  # no block elements: fall back to the text with line breaks
         paragraphs = [" ".join(line.split()) for line in root.get_text("\n").split("\n") if line.strip()]
+    if title and paragraphs and not root.find(("h1", "h2", "h3")) and paragraphs[0] != title:
+        paragraphs.insert(0, title)  # no heading in the body: the document's <title> is its title
     return "\n\n".join(paragraphs)
 
 
