@@ -130,12 +130,16 @@ def _meeting_held(declaration: Declaration, lexicon: Lexicon) -> str | None:
 
 
 def default_key(title: str, date: dt.date | None) -> str:
-    """The key of a declaration without one: its slugified title, then its year.
+    """The key of a declaration without one: its slugified title (at most 80 characters, cut between words), then
+    its year.
 
     >>> default_key("Special Communiqué on Migration", dt.date(2010, 2, 23))
     'special-communique-on-migration-2010'
     """
-    slug = slugify(title)[:_KEY_MAX_LENGTH].rstrip("-") or "declaration"
+    slug = slugify(title)
+    if len(slug) > _KEY_MAX_LENGTH:  # cut between words
+        slug = slug[: _KEY_MAX_LENGTH + 1].rsplit("-", 1)[0]
+    slug = slug.strip("-") or "declaration"
     if date and not slug.endswith(str(date.year)):
         slug = f"{slug}-{date.year}"
     return slug
