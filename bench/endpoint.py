@@ -319,6 +319,8 @@ class HttpEngine(Engine):
             self.broken = False
         body = urlencode({"query": query})
         headers = {"Accept": "application/sparql-results+json", "Content-Type": "application/x-www-form-urlencoded"}
+        if self.connection is not None and self.connection.sock is not None and _peer_closed(self.connection.sock):
+            self.close()  # the server dropped the idle kept-alive connection (Virtuoso after 10 s)
         started = time.perf_counter()
         try:
             if self.connection is None:
@@ -342,6 +344,19 @@ class HttpEngine(Engine):
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """True when the other end has closed an idle connection (readable with nothing to read)."""
+    import select
+
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class InProcessEngine(Engine):

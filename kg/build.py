@@ -114,9 +114,10 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 def fill_store(
     store: Store, *, corpus_dir: Path = CORPUS_DIR, ontology_dir: Path = ONTOLOGY_DIR, progress: bool = False,
-    report: BuildReport | None = None,
+    report: BuildReport | None = None, link_threshold: float | None = None,
 ) -> BuildReport:
-    """Load the context graphs and every bundled declaration into ``store`` (graph by graph).
+    """Load the context graphs and every bundled declaration into ``store`` (graph by graph), then compute the
+    links graph (:func:`kg.link.link_store`; ``link_threshold``: lowest clause-link score, default the setting's).
 
     Returns the report; raises :class:`KGError` (:class:`BadInput`, :class:`kg.errors.ShapeViolation`...) naming
     the file at fault.
@@ -143,6 +144,9 @@ def fill_store(
             report.graphs[prepared.graph] = len(prepared.quads)
             report.declarations.append(prepared.key)
             bar.advance(task)
+    from kg.link import LINKS_GRAPH, link_store
+
+    report.graphs[LINKS_GRAPH] = link_store(store, threshold=link_threshold)
     return report
 
 
@@ -165,7 +169,7 @@ def build_store(
     if is_remote(settings.store):
         with open_store(settings) as store:
             report = fill_store(store, corpus_dir=corpus_dir, ontology_dir=ontology_dir, progress=progress,
-                                report=BuildReport(store=settings.store))
+                                report=BuildReport(store=settings.store), link_threshold=settings.link_threshold)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -177,7 +181,8 @@ def build_store(
     report = BuildReport(store=str(target))
     try:
         with open_store(Settings(store=str(staging))) as store:
-            fill_store(store, corpus_dir=corpus_dir, ontology_dir=ontology_dir, progress=progress, report=report)
+            fill_store(store, corpus_dir=corpus_dir, ontology_dir=ontology_dir, progress=progress, report=report,
+                       link_threshold=settings.link_threshold)
             if dumps:
                 store.export(staging_dumps / DUMP_NQUADS, "nq")
                 store.export(staging_dumps / DUMP_TURTLE, "ttl")

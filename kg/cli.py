@@ -203,8 +203,9 @@ def ingest(
 
     try:
         metadata = parse_metadata(title=title, date=date, place=place, adopters=adopter, key=key)
-        with open_store(_settings(store=store)) as st:
-            report = ingest_files(st, files, **metadata)
+        settings = _settings(store=store)
+        with open_store(settings) as st:
+            report = ingest_files(st, files, link_threshold=settings.link_threshold, **metadata)
     except KGError as exc:
         _fail(exc)
         return
@@ -218,6 +219,37 @@ def ingest(
             typer.secho(f"refused {f.reason}", fg=typer.colors.RED, err=True)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def link(
+    store: StoreOpt = None,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--threshold", envvar="KG_LINK_THRESHOLD", show_envvar=True,
+            help="Lowest combined score (0..1) kept for a related-clause link [default: the setting].",
+        ),
+    ] = None,
+) -> None:
+    """Rebuild the links graph alone (citations, shared forums, related clauses; graph/links) from the
+    declarations in the store, in one transaction. kg build and kg ingest keep it up to date themselves."""
+    import time
+
+    from kg.link import link_store
+    from kg.store import open_store
+
+    try:
+        settings = _settings(store=store, link_threshold=threshold)
+        started = time.perf_counter()
+        with open_store(settings) as st:
+            count = link_store(st, threshold=settings.link_threshold)
+    except KGError as exc:
+        _fail(exc)
+        return
+    except ValueError as exc:  # pydantic: a threshold outside 0..1
+        raise typer.BadParameter(str(exc), param_hint="--threshold") from exc
+    typer.echo(f"linked {settings.store}: {count} triples in graph/links in {time.perf_counter() - started:.1f} s")
 
 
 _RESULT_FORMATS = ("table", "json", "csv", "tsv", "xml", "ttl", "nt")

@@ -251,6 +251,8 @@ def ingest_files(
     progress: Callable[[str], None] | None = None,
     bulk: bool = False,
     batch: int = 100,
+    link: bool = True,
+    link_threshold: float | None = None,
     **metadata: object,
 ) -> IngestReport:
     """Add or replace the declaration of each file in ``store``, one transaction per file.
@@ -266,6 +268,10 @@ def ingest_files(
     Bad files are still refused before anything of theirs is written; only a failure of the disk during a bulk
     write could leave part of that batch behind. Declarations that replace one already stored always go through
     a transaction.
+
+    ``link=True`` keeps ``graph/links`` up to date (:mod:`kg.link`): each declaration's links are computed before
+    it is written and go into the same transaction (only the links that touch it change); after bulk writes the
+    links graph is rebuilt once. ``link_threshold``: lowest clause-link score (default: the setting's default).
     """
     paths = [Path(p) for p in paths]
     if len(paths) > 1 and ("key" in metadata or "title" in metadata):
@@ -291,7 +297,14 @@ def ingest_files(
                 pending.extend(prepared.quads)
                 pending_count += 1
             else:
-                store.replace_graphs({prepared.graph: prepared.quads})
+                graphs = {prepared.graph: prepared.quads}
+                if link:
+                    from kg.link import LINKS_GRAPH, links_after_ingest
+
+                    graphs[LINKS_GRAPH] = links_after_ingest(
+                        store, prepared.key, prepared.quads, threshold=link_threshold
+                    )
+                store.replace_graphs(graphs)
         except KGError as exc:
             log.info("refused %s: %s", path, exc.detail)
             detail = _named(exc.detail, path)
@@ -311,6 +324,10 @@ def ingest_files(
             pending, pending_count = [], 0
     if pending and bulk_add is not None:
         bulk_add(pending)
+    if link and bulk_add is not None and any(f.ok and not f.replaced for f in report.files):
+        from kg.link import link_store
+
+        link_store(store, threshold=link_threshold)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -44,4 +44,8 @@ class Settings(BaseSettings):
         description="Memory for cached SPARQL results (LRU, keyed by query, dataset, format and store generation; "
         "0 turns the cache off).",
     )
-    link_threshold: float = Field(default=0.35, ge=0, le=1, description="Lowest score kept for a related-clause link.")
+    link_threshold: float = Field(
+        default=0.17, ge=0, le=1,
+        description="Lowest combined score (0..1) kept for a related-clause link (tuned on the gold links: see "
+        "docs/benchmarks.md, Linking).",
+    )

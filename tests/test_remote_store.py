@@ -1,7 +1,7 @@
 """The scale-out path: :class:`kg.store.remote.RemoteStore` against a real Virtuoso open-source server.
 
-One private Virtuoso (Debian's ``virtuoso-opensource``) is started on loopback ports in a temporary folder for this
-module (``tests/helpers/virtuoso.py``) and shut down after. Without the binary every test here skips with
+Two private Virtuoso servers (Debian's ``virtuoso-opensource``) are started on loopback ports in temporary folders
+(``tests/helpers/virtuoso.py``) and shut down after: one for the store tests, one holding ``kg build``'s graphs. Without the binary every test here skips with
 "install virtuoso-opensource (Debian)"; with the binary but no server coming online, the fixture fails with the
 server's log, so a broken set-up is never mistaken for a pass.
 
@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,16 +42,30 @@ G2 = GRAPH_BASE + "declaration/test-two"
 PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
 
-@pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
-    """A private Virtuoso server for this module."""
+def _start_virtuoso(folder: Path) -> Virtuoso:
     if not virtuoso_available():
         pytest.skip(MISSING_MESSAGE)
-    instance = Virtuoso(tmp_path_factory.mktemp("virtuoso"), memory_gb=0.25, max_seconds=60)
+    instance = Virtuoso(folder, memory_gb=0.25, max_seconds=60)
     try:
-        instance.start()
+        return instance.start()
     except VirtuosoStartError as exc:
         pytest.fail(f"virtuoso-opensource is installed but could not be started: {exc}")
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """A private Virtuoso server for the store tests (emptied before each by :func:`remote`)."""
+    instance = _start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="module")
+def virtuoso_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """Another private Virtuoso server, holding ``kg build``'s graphs for the command-line tests."""
+    instance = _start_virtuoso(tmp_path_factory.mktemp("virtuoso-built"))
     try:
         yield instance
     finally:
@@ -350,13 +363,11 @@ def kg(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def remote_build(virtuoso: Virtuoso) -> str:
-    """``kg build --store URL`` into the module's Virtuoso (after emptying it); returns the URL."""
-    store = RemoteStore(virtuoso.sparql_url)
-    store.replace_graphs({}, remove=store.graph_names())
-    done = kg("build", "--store", virtuoso.sparql_url)
+def remote_build(virtuoso_built: Virtuoso) -> str:
+    """``kg build --store URL`` into its own Virtuoso; returns the URL."""
+    done = kg("build", "--store", virtuoso_built.sparql_url)
     assert done.returncode == 0, done.stderr
-    return virtuoso.sparql_url
+    return virtuoso_built.sparql_url
 
 
 def test_kg_build_on_virtuoso_gives_the_same_graphs_as_the_embedded_store(remote_build: str, built_store: Path) -> None:

@@ -1,0 +1,296 @@
+"""Compute the links of a corpus snapshot and render them as the triples of ``graph/links``.
+
+The links graph holds, for the declarations of the store:
+
+- ``D cito:cites E`` for every :class:`kg.link.citations.Citation`, and ``clause dec:refersTo E`` where the
+  citation was found by the linker rather than by extraction (so the clause-level reference is always there);
+- ``D dec:sharesForumWith E`` (both ways) when a clause of each refers to the same ``dec:Forum`` or
+  ``dec:Meeting``; a meeting also stands for its forum (``dec:meetingOf``);
+- one ``dec:ClauseLink`` ``id/clause-link/{hash}`` per pair of clauses of two different declarations whose score
+  reaches the threshold: ``dec:source`` (the clause of the earlier declaration), ``dec:target``, ``dec:score``
+  (xsd:double in [0, 1], four decimals), ``dec:method`` (``"combined"`` by default), and ``dec:relatedClause``
+  both ways between the two clauses.
+
+Incremental updates (:meth:`Linker.update`): the triples that touch a declaration (its IRI, its clauses, or a clause
+link of one of its clauses) are dropped and recomputed against the rest of the store; every other triple of the
+links graph stays as it was. Word and topic frequencies are those of the store at the time, so after many
+ingests ``kg link`` (a full rebuild) may score older pairs slightly differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from kg.link.citations import Citation, CitationFinder
+from kg.link.data import CLAUSE_BASE, DECLARATION_BASE, ClauseInfo, Corpus, load_corpus, overlay
+from kg.link.similarity import (
+    DEFAULT_TOPIC_WEIGHT,
+    METHODS,
+    TOPIC_IDF_POWER,
+    Vector,
+    combine,
+    content_words,
+    dot,
+    expand_topics,
+    idf,
+    tfidf_vector,
+    topic_vector,
+)
+from kg.namespaces import CITO, DEC, ID_BASE, LINKS_GRAPH, PREFIXES
+from kg.store.base import Store
+
+log = logging.getLogger(__name__)
+
+CLAUSE_LINK_BASE = ID_BASE + "clause-link/"
+
+_RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+_XSD_DOUBLE = ox.NamedNode(PREFIXES["xsd"] + "double")
+_CITES = ox.NamedNode(str(CITO.cites))
+_REFERS_TO = ox.NamedNode(str(DEC.refersTo))
+_SHARES_FORUM = ox.NamedNode(str(DEC.sharesForumWith))
+_CLAUSE_LINK = ox.NamedNode(str(DEC.ClauseLink))
+_SOURCE = ox.NamedNode(str(DEC.source))
+_TARGET = ox.NamedNode(str(DEC.target))
+_SCORE = ox.NamedNode(str(DEC.score))
+_METHOD = ox.NamedNode(str(DEC.method))
+_RELATED = ox.NamedNode(str(DEC.relatedClause))
+
+#: An optional embedding function: texts -> one normalised vector per text (see bench/link.py).
+Embedder = Callable[[Sequence[str]], list[Sequence[float]]]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ClausePair:
+    """Two clauses of different declarations and their scores by each method."""
+
+    source: str
+    target: str
+    topic: float
+    lexical: float
+    combined: float
+    embedding: float | None = None
+
+    def score(self, method: str) -> float:
+        """The score of ``method`` (``topic``, ``lexical``, ``combined``, ``embedding``)."""
+        value = getattr(self, method)
+        if value is None:
+            raise ValueError(f"no {method} score: the linker was not given an embedder")
+        return float(value)
+
+    @property
+    def iri(self) -> str:
+        """``id/clause-link/{first 16 hex digits of sha1(source target)}``: stable for the pair."""
+        digest = hashlib.sha1(f"{self.source} {self.target}".encode()).hexdigest()[:16]
+        return CLAUSE_LINK_BASE + digest
+
+
+@dataclass(slots=True)
+class LinkSet:
+    """The links found in one run: citations, shared forums (pairs of declaration IRIs, each pair once, sorted,
+    with the forums or meetings they share) and scored clause pairs at or above the threshold."""
+
+    citations: list[Citation] = field(default_factory=list)
+    shared_forums: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    pairs: list[ClausePair] = field(default_factory=list)
+    method: str = "combined"
+
+    def triples(self) -> list[ox.Triple]:
+        """The links as triples, in a fixed order (no blank nodes: the same links give the same triples)."""
+        out: set[ox.Triple] = set()
+        for c in self.citations:
+            out.add(ox.Triple(ox.NamedNode(c.source), _CITES, ox.NamedNode(c.target)))
+            if c.new_reference:
+                out.add(ox.Triple(ox.NamedNode(c.clause), _REFERS_TO, ox.NamedNode(c.target)))
+        for a, b in self.shared_forums:
+            out.add(ox.Triple(ox.NamedNode(a), _SHARES_FORUM, ox.NamedNode(b)))
+            out.add(ox.Triple(ox.NamedNode(b), _SHARES_FORUM, ox.NamedNode(a)))
+        for p in self.pairs:
+            link, source, target = ox.NamedNode(p.iri), ox.NamedNode(p.source), ox.NamedNode(p.target)
+            out.update(
+                [
+                    ox.Triple(link, _RDF_TYPE, _CLAUSE_LINK),
+                    ox.Triple(link, _SOURCE, source),
+                    ox.Triple(link, _TARGET, target),
+                    ox.Triple(link, _SCORE, ox.Literal(f"{p.score(self.method):.4f}", datatype=_XSD_DOUBLE)),
+                    ox.Triple(link, _METHOD, ox.Literal(self.method)),
+                    ox.Triple(source, _RELATED, target),
+                    ox.Triple(target, _RELATED, source),
+                ]
+            )
+        return sorted(out, key=str)
+
+
+def touches(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, key: str) -> bool:
+    """Whether ``term`` is declaration ``key`` or one of its clauses."""
+    if not isinstance(term, ox.NamedNode):
+        return False
+    return term.value == DECLARATION_BASE + key or term.value.startswith(f"{CLAUSE_BASE}{key}/")
+
+
+class Scorer:
+    """Topic, lexical (and optionally embedding) vectors of every clause of a corpus, and pair scores.
+
+    Frequencies (IDF of words and topics) are those of all clauses of the corpus that have a text.
+    """
+
+    def __init__(self, corpus: Corpus, *, topic_weight: float = DEFAULT_TOPIC_WEIGHT, embedder: Embedder | None = None):
+        self.corpus = corpus
+        self.topic_weight = topic_weight
+        clauses = sorted((c for c in corpus.clauses.values() if c.text or c.topics), key=lambda c: c.iri)
+        self.clauses = clauses
+        words = {c.iri: content_words(c.text) for c in clauses}
+        word_idf = idf(words.values())
+        self.lexical: dict[str, Vector] = {c.iri: tfidf_vector(words[c.iri], word_idf) for c in clauses}
+        topic_idf = {
+            t: w**TOPIC_IDF_POWER for t, w in idf(expand_topics(c.topics, corpus.broader) for c in clauses).items()
+        }
+        self.topic: dict[str, Vector] = {c.iri: topic_vector(c.topics, corpus.broader, topic_idf) for c in clauses}
+        self.embedding: dict[str, Sequence[float]] | None = None
+        if embedder is not None:
+            vectors = embedder([c.text for c in clauses])
+            self.embedding = {c.iri: v for c, v in zip(clauses, vectors, strict=True)}
+
+    def _order(self, a: ClauseInfo, b: ClauseInfo) -> tuple[ClauseInfo, ClauseInfo]:
+        """Earlier declaration first (by date, then IRI), then by clause IRI."""
+
+        def rank(c: ClauseInfo) -> tuple[str, str]:
+            d = self.corpus.declarations.get(c.declaration)
+            day = d.first_date if d is not None else None
+            return (day.isoformat() if day else "9999", c.iri)
+
+        return (a, b) if rank(a) <= rank(b) else (b, a)
+
+    def pair(self, a: ClauseInfo, b: ClauseInfo) -> ClausePair:
+        """The scores of two clauses (in link order: the earlier declaration's clause is the source)."""
+        a, b = self._order(a, b)
+        topic = dot(self.topic.get(a.iri, {}), self.topic.get(b.iri, {}))
+        lexical = dot(self.lexical.get(a.iri, {}), self.lexical.get(b.iri, {}))
+        embedding = None
+        if self.embedding is not None:
+            va, vb = self.embedding.get(a.iri), self.embedding.get(b.iri)
+            if va is not None and vb is not None:
+                embedding = max(0.0, min(1.0, float(sum(x * y for x, y in zip(va, vb, strict=True)))))
+        return ClausePair(a.iri, b.iri, round(topic, 6), round(lexical, 6),
+                          round(combine(topic, lexical, self.topic_weight), 6), embedding)
+
+    def pairs(self, involving: str | None = None) -> list[ClausePair]:
+        """Every pair of clauses of two different declarations (with ``involving``: where one clause is of that
+        declaration), sorted."""
+        out = []
+        clauses = self.clauses
+        for i, a in enumerate(clauses):
+            for b in clauses[i + 1:]:
+                if a.declaration == b.declaration:
+                    continue
+                if involving is not None and involving not in (a.declaration, b.declaration):
+                    continue
+                out.append(self.pair(a, b))
+        return sorted(out)
+
+
+def shared_forums(corpus: Corpus, involving: str | None = None) -> dict[tuple[str, str], set[str]]:
+    """Pairs of declarations whose clauses refer to the same forum or meeting (a meeting also counts for its
+    forum), with what they share. With ``involving``: only the pairs with that declaration."""
+    forums: dict[str, set[str]] = {}
+    for clause in corpus.clauses.values():
+        for ref in clause.refers_to:
+            if ref in corpus.forums:
+                forums.setdefault(clause.declaration, set()).update(corpus.forums[ref])
+    out: dict[tuple[str, str], set[str]] = {}
+    names = sorted(forums)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if involving is not None and involving not in (a, b):
+                continue
+            common = forums[a] & forums[b]
+            if common:
+                out[(a, b)] = common
+    return out
+
+
+class Linker:
+    """Finds and writes links. ``threshold``: lowest score kept for a clause link (``Settings.link_threshold``);
+    ``topic_weight``: share of the topic score in the combined one; ``method``: the score that decides and is
+    written (``combined`` by default; ``embedding`` needs ``embedder``)."""
+
+    def __init__(
+        self,
+        *,
+        threshold: float,
+        topic_weight: float = DEFAULT_TOPIC_WEIGHT,
+        method: str = "combined",
+        embedder: Embedder | None = None,
+    ) -> None:
+        if method not in (*METHODS, "embedding"):
+            raise ValueError(f"unknown link method {method!r}; use one of {', '.join((*METHODS, 'embedding'))}")
+        if method == "embedding" and embedder is None:
+            raise ValueError("the embedding method needs an embedder")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], not {threshold}")
+        self.threshold = threshold
+        self.topic_weight = topic_weight
+        self.method = method
+        self.embedder = embedder
+
+    def scorer(self, corpus: Corpus) -> Scorer:
+        """The :class:`Scorer` of ``corpus`` with this linker's weights and embedder."""
+        return Scorer(corpus, topic_weight=self.topic_weight, embedder=self.embedder)
+
+    def links(self, corpus: Corpus, *, involving: str | None = None) -> LinkSet:
+        """The links of ``corpus`` (with ``involving``, a declaration IRI: only those that touch it)."""
+        finder = CitationFinder(corpus)
+        if involving is None:
+            citations = finder.find(corpus.clauses.values())
+        else:
+            own = [c for c in corpus.clauses.values() if c.declaration == involving]
+            others = [c for c in corpus.clauses.values() if c.declaration != involving]
+            citations = sorted(set(finder.find(own)) | set(finder.find(others, target=involving)))
+        scorer = self.scorer(corpus)
+        pairs = [p for p in scorer.pairs(involving) if p.score(self.method) >= self.threshold]
+        return LinkSet(citations, shared_forums(corpus, involving), pairs, self.method)
+
+    # -- against a store -------------------------------------------------------------------------------------
+    def rebuild(self, store: Store) -> list[ox.Triple]:
+        """Every link of the declarations in ``store``: the full content of ``graph/links``. Reads only."""
+        started = time.perf_counter()
+        corpus = load_corpus(store)
+        triples = self.links(corpus).triples()
+        log.info("links: %d triples for %d declarations in %.2f s", len(triples), len(corpus.declarations),
+                 time.perf_counter() - started)
+        return triples
+
+    def update(self, store: Store, key: str, quads: Sequence[ox.Quad] | None) -> list[ox.Triple]:
+        """The new content of ``graph/links`` once declaration ``key`` is replaced by ``quads`` (``None``: removed).
+
+        Reads the store (the current links graph and the snapshot) and writes nothing, so the caller can write the
+        declaration and its links in one transaction. Triples that do not touch ``key`` are kept as they are.
+        """
+        iri = DECLARATION_BASE + key
+        corpus = overlay(load_corpus(store), iri, quads)
+        old = current_links(store)
+        drop = {t.subject for t in old if t.predicate in (_SOURCE, _TARGET) and touches(t.object, key)}
+        kept = [t for t in old if not _owned(t, key) and t.subject not in drop]
+        fresh = self.links(corpus, involving=iri).triples() if quads else []
+        return sorted(set(kept) | set(fresh), key=str)
+
+    def write(self, store: Store, triples: Iterable[ox.Triple]) -> int:
+        """Replace ``graph/links`` with ``triples`` (one transaction); returns how many were written."""
+        triples = list(triples)
+        store.replace_graphs({LINKS_GRAPH: triples})
+        return len(triples)
+
+
+def _owned(triple: ox.Triple, key: str) -> bool:
+    return touches(triple.subject, key) or touches(triple.object, key)
+
+
+def current_links(store: Store) -> list[ox.Triple]:
+    """The triples now in ``graph/links`` (empty when there is none)."""
+    rows = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{LINKS_GRAPH}> {{ ?s ?p ?o }} }}")
+    return [ox.Triple(r["s"], r["p"], r["o"]) for r in rows]  # type: ignore[index]
