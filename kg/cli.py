@@ -79,12 +79,23 @@ def validate(
         Optional[Path],
         typer.Option("--docs", help="Also write the HTML documentation of the ontology to this file."),
     ] = None,
+    check: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--check",
+            help="Run only this check (repeatable): 'declared terms', 'labels and metadata', 'OWL 2 DL typing', "
+            "'SHACL shapes', 'HermiT'. Parsing always runs.",
+        ),
+    ] = None,
 ) -> None:
     """Check the ontology, schemes, reference data and shapes: parsing, declared terms, labels and comments,
     OWL 2 DL typing, SHACL on the reference data, and HermiT consistency and classification. Exits 1 on any failure."""
     from kg.validate import print_report, run_checks
 
-    report = run_checks(reasoner=not skip_reasoner, ontology_dir=ontology_dir)
+    try:
+        report = run_checks(reasoner=not skip_reasoner, ontology_dir=ontology_dir, only=check or None)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--check") from exc
     print_report(report)
     if docs is not None:
         from kg.docs import write_ontology_html
