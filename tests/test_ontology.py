@@ -166,6 +166,7 @@ def _kg(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(kg), *args], capture_output=True, text=True, timeout=300, cwd=PROJECT_DIR, env=env)
 
 
+@pytest.mark.java
 @pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs Java: install openjdk-17-jre-headless")
 def test_kg_validate_exits_0_on_the_repository(tmp_path: Path) -> None:
     docs = tmp_path / "ontology.html"

@@ -15,9 +15,14 @@ from kg.namespaces import DEC, ID_BASE
 from kg.paths import ONTOLOGY_DIR
 from kg.reason import java_executable, reason
 
-needs_java = pytest.mark.skipif(
+_skip_without_java = pytest.mark.skipif(
     shutil.which("java") is None, reason="HermiT needs Java: install openjdk-17-jre-headless"
 )
+
+
+def needs_java(test):  # type: ignore[no-untyped-def]
+    """Mark a test as needing Java (``-m java`` selects them) and skip it, naming the package, without Java."""
+    return pytest.mark.java(_skip_without_java(test))
 
 SA = ID_BASE + "speech-act/"
 SAMPLE = ID_BASE + "clause/reasoner-sample/"
