@@ -217,6 +217,8 @@ class Parameter(_Strict):
 
     def sample(self) -> str | int | dt.date:
         """A value of this parameter's kind, used to check at start-up that the query can bind it."""
+        if self.kind is Kind.iri:
+            return ID_BASE + "example/sample"
         if self.default is not None:
             return self.check(self.default)
         if self.kind in (Kind.int, Kind.year):
@@ -224,8 +226,6 @@ class Parameter(_Strict):
             return low if low is not None else 1
         if self.kind is Kind.date:
             return dt.date(2000, 1, 1)
-        if self.kind is Kind.iri:
-            return ID_BASE + "example/sample"
         return self.enum[0] if self.enum else "sample"
 
 

@@ -22,7 +22,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -59,7 +58,6 @@ _MEDIA_TYPES = {
     ".ico": "image/x-icon",
 }
 _STATIC_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_FRONT_MATTER_PREFIX = "#+"
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
@@ -97,22 +95,15 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     >>> meta["summary"], meta["tags"], body
     ('All clauses', ['clauses'], 'SELECT * WHERE {}\\n')
     """
-    header: list[str] = []
-    lines = text.splitlines(keepends=True)
-    index = 0
-    while index < len(lines) and lines[index].startswith(_FRONT_MATTER_PREFIX):
-        line = lines[index][len(_FRONT_MATTER_PREFIX) :]
-        header.append(line[1:] if line.startswith(" ") else line)
-        index += 1
-    body = "".join(lines[index:]).lstrip("\r\n")
-    if not header:
-        return {}, body
+    # The same reader as the REST operations (api.queries), lenient here: the page shows whatever the folder holds.
+    from api.queries import QueryFileError, read_front_matter
+    from api.queries import split_front_matter as split_header
+
     try:
-        meta = yaml.safe_load("".join(header))
-    except yaml.YAMLError as exc:
+        return read_front_matter(text)
+    except QueryFileError as exc:
         log.warning("unreadable front matter ignored: %s", exc)
-        return {}, body
-    return (meta if isinstance(meta, dict) else {}), body
+        return {}, split_header(text)[1]
 
 
 def load_examples(folder: Path = QUERIES_DIR) -> list[ExampleQuery]:
