@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 #: Router modules of the other surfaces, included (their ``router``) when they can be imported.
 OPTIONAL_ROUTERS: tuple[str, ...] = (
     "api.routers.ui",
-    "api.routers.linked_data",
+    "api.routers.linkeddata",
+    "api.routers.dataset",
+    "api.routers.pages",
     "api.routers.rest",
 )
 
