@@ -316,6 +316,7 @@ def catalog_graph(request: Request, settings: Settings, fresh: Freshness) -> Gra
     contact = URIRef(base + "publisher#contact")
     g.add((ds, DCAT.contactPoint, contact))
     g.add((contact, RDF.type, VCARD.Organization))
+    g.add((contact, RDF.type, VCARD.Kind))
     g.add((contact, VCARD.fn, Literal(PUBLISHER_NAME, lang="en")))
     g.add((contact, VCARD.hasURL, homepage))
     g.add((ds, RDFS.seeAlso, URIRef(absolute(request, "/.well-known/void"))))

@@ -24,6 +24,7 @@ declaration, clause, topic and actor. Pages are plain HTML and CSS (``/static/ui
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,6 +95,17 @@ TYPE_NAMES: dict[str, str] = {
     "population-group": "Population group", "right": "Right", "forum": "Forum", "meeting": "Meeting",
     "place": "Place", "evidence": "Evidence", "clause-link": "Clause link", "scheme": "Concept scheme",
 }
+#: Names for people of the properties of other vocabularies that pages show most.
+FRIENDLY_NAMES: dict[str, str] = {
+    RDF_TYPE: "type", SKOS + "prefLabel": "name", SKOS + "altLabel": "other names", SKOS + "definition": "definition",
+    SKOS + "broader": "broader", SKOS + "narrower": "narrower", SKOS + "inScheme": "in scheme",
+    SKOS + "topConceptOf": "top concept of", SKOS + "hasTopConcept": "top concepts", SKOS + "note": "note",
+    SKOS + "exactMatch": "exact match", SKOS + "closeMatch": "close match", SKOS + "related": "related",
+    DCT + "subject": "topic", DCT + "title": "title", DCT + "date": "date", DCT + "identifier": "identifier",
+    DCT + "description": "description", PREFIXES["rdfs"] + "label": "label", PREFIXES["rdfs"] + "seeAlso": "see also",
+    PREFIXES["rdfs"] + "comment": "comment", PREFIXES["owl"] + "sameAs": "same as", CITO_CITES: "cites",
+    PREFIXES["schema"] + "startDate": "start date", PREFIXES["schema"] + "endDate": "end date",
+}
 #: The highlight class of an evidence span, from the type segment of the value it points to.
 SPAN_KINDS: dict[str, str] = {
     "topic": "topic", "speech-act": "act", "right": "right", "forum": "forum", "meeting": "forum",
@@ -157,9 +169,20 @@ def type_of(iri: str, base_iri: str) -> str | None:
     return type_ if type_ in RESOURCE_TYPES else None
 
 
+_PART_RE = re.compile(r"/id/(?:clause|evidence|clause-link)/([^/]+)/[^/]+$")
+
+
+def _declaration_of(iri: str) -> str | None:
+    """``.../id/declaration/x`` for a clause or evidence IRI ``.../id/clause/x/5``, else None."""
+    match = _PART_RE.search(iri)
+    return iri[: match.start()] + "/id/declaration/" + match.group(1) if match else None
+
+
 async def labels_for(service: QueryService, iris: Iterable[str]) -> dict[str, str]:
-    """Labels of ``iris`` (those that have one) from the store."""
-    wanted = sorted({i for i in iris if i})
+    """Labels of ``iris`` (those that have one) from the store, and of the declarations of clause IRIs among
+    them (clauses are named after their declaration)."""
+    given = {i for i in iris if i}
+    wanted = sorted(given | {d for d in map(_declaration_of, given) if d})
     labels: dict[str, str] = {}
     for start in range(0, len(wanted), 400):
         chunk = " ".join(f"<{check_iri(i)}>" for i in wanted[start : start + 400])
@@ -200,11 +223,18 @@ class Linker:
         return local_href(iri, self.base_iri, self.root) or iri
 
     def label(self, iri: str) -> str:
-        return self.labels.get(iri) or self.terms.get(iri) or fallback_label(iri, self.base_iri)
+        found = self.labels.get(iri) or self.terms.get(iri)
+        if found:
+            return found
+        declaration = _declaration_of(iri)
+        if declaration and declaration in self.labels:
+            type_ = type_of(iri, self.base_iri) or ""
+            return f"{TYPE_NAMES.get(type_, type_)} {iri.rsplit('/', 1)[1]} of {self.labels[declaration]}"
+        return fallback_label(iri, self.base_iri)
 
     def term(self, iri: str) -> str:
         """A property or class as people read it: its label when the ontology gives one, else a prefixed name."""
-        return self.terms.get(iri) or curie(iri)
+        return self.terms.get(iri) or FRIENDLY_NAMES.get(iri) or curie(iri)
 
     def link(self, iri: str, text: str | None = None, cls: str = "") -> Markup:
         attrs = f' class="{escape(cls)}"' if cls else ""
