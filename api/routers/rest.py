@@ -271,12 +271,12 @@ def _annotation(parameter: Parameter) -> Any:
     import datetime as dt
 
     if parameter.kind in (Kind.int, Kind.year):
-        return int | None
+        return int
     if parameter.kind is Kind.date:
-        return dt.date | None
+        return dt.date
     if parameter.enum:
-        return Literal[parameter.enum] | None  # type: ignore[valid-type]
-    return str | None
+        return Literal[parameter.enum]  # type: ignore[valid-type]
+    return str
 
 
 def _query_param(parameter: Parameter) -> Any:
@@ -344,7 +344,7 @@ def _operation(query: NamedQuery) -> Any:
         inspect.Parameter("offset", inspect.Parameter.KEYWORD_ONLY, annotation=int,
                           default=Query(0, ge=0, le=10_000_000, description="Rows skipped before the page.")),
         inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY,
-                          annotation=Literal["json", "jsonld", "csv"] | None,
+                          annotation=Literal["json", "jsonld", "csv"],
                           default=Query(None, description="json, jsonld or csv (else the Accept header decides).")),
     ]
     endpoint.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
@@ -424,5 +424,5 @@ def _has_route(request: Request, name: str) -> bool:
 def __getattr__(name: str) -> Any:
     """``router``: a new router over the project's ``queries/`` each time it is asked for (each application)."""
     if name == "router":
-        return build_router()
+        return build_router(QUERIES_DIR)
     raise AttributeError(name)
