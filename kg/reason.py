@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import BadInput, ReasonerUnavailable
 from kg.namespaces import DEC, ONTOLOGY_IRI
@@ -38,8 +38,11 @@ JAVA_HINT = "install a Java runtime (Debian: apt-get install openjdk-17-jre-head
 
 Triple = tuple[URIRef, URIRef, object]
 
-# Types from these namespaces make a subject a class, property or ontology, not an individual.
-_BUILTIN = (str(OWL), str(RDF), "http://www.w3.org/2000/01/rdf-schema#")
+# Types that make a subject a class, property, datatype or ontology rather than an individual.
+_SCHEMA_TYPES = {
+    OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, OWL.Ontology, OWL.Restriction,
+    OWL.AllDisjointClasses, RDF.Property, RDFS.Class, RDFS.Datatype,
+}
 
 
 def ontology_sources(ontology_dir: Path | None = None, *, include_reference: bool = True) -> list[Path]:
@@ -147,11 +150,10 @@ def _run_hermit(graph: Graph) -> ReasoningResult:
     import owlready2
 
     asserted = {(str(s), str(o)) for s, o in graph.subject_objects(RDF.type) if isinstance(o, URIRef)}
-    individuals = {
-        str(s)
-        for s, o in graph.subject_objects(RDF.type)
-        if isinstance(s, URIRef) and isinstance(o, URIRef) and not str(o).startswith(_BUILTIN)
-    }
+    # Every named subject that is not a class, property, datatype or ontology (typed or not: a subject of
+    # dec:partOf is a clause by its domain alone).
+    schema_terms = {str(s) for s, o in graph.subject_objects(RDF.type) if o in _SCHEMA_TYPES}
+    individuals = {str(s) for s in graph.subjects() if isinstance(s, URIRef)} - schema_terms
     with tempfile.TemporaryDirectory(prefix="kg-reason-") as tmp:
         source = Path(tmp) / "kb.nt"
         graph.serialize(source, format="nt", encoding="utf-8")

@@ -58,12 +58,14 @@ def sample() -> tuple[Graph, dict[str, URIRef]]:
         "recognise": ["recognise"],
         "welcome": ["welcome"],
         "no-act": [],
+        "untyped-commit": ["commit"],  # not typed dec:Clause: it is one by the domain of dec:partOf
     }
     iris = {}
     for position, (name, names) in enumerate(clauses.items(), start=1):
         clause = URIRef(SAMPLE + str(position))
         iris[name] = clause
-        graph.add((clause, RDF.type, DEC.Clause))
+        if not name.startswith("untyped"):
+            graph.add((clause, RDF.type, DEC.Clause))
         graph.add((clause, DEC.partOf, declaration))
         for act in names:
             graph.add((clause, DEC.speechAct, acts[act]))
@@ -99,6 +101,7 @@ def test_no_unsatisfiable_class(result) -> None:
         ("recognise", {"Recognition"}),
         ("welcome", {"Endorsement"}),
         ("no-act", set()),
+        ("untyped-commit", {"Commitment"}),
     ],
 )
 def test_kinds_inferred_from_speech_acts(result, sample, clause: str, kinds: set[str]) -> None:
