@@ -84,7 +84,7 @@ def validate(
         typer.Option(
             "--check",
             help="Run only this check (repeatable): 'declared terms', 'labels and metadata', 'OWL 2 DL typing', "
-            "'SHACL shapes', 'HermiT'. Parsing always runs.",
+            "'identity links', 'SHACL shapes', 'HermiT'. Parsing always runs.",
         ),
     ] = None,
 ) -> None:

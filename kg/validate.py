@@ -2,7 +2,8 @@
 
 :func:`run_checks` runs, in order: every Turtle file parses; no ``dec:`` term is used that ``declarations.ttl`` does
 not declare; every term has English and Spanish labels and a comment, and the ontology its publishing metadata; the
-OWL 2 DL typing rules hold (every property declared with one kind, used with the right kind of value); the SHACL
+OWL 2 DL typing rules hold (every property declared with one kind, used with the right kind of value); no two
+resources share an ``owl:sameAs`` target or an ISO code; the SHACL
 shapes hold on the schemes and reference data; and HermiT finds the whole consistent, no class unsatisfiable, and
 the kind of a sample clause of each speech-act family. Each check gives readable lines; the report is ``ok`` only
 when every check is.
@@ -352,6 +353,28 @@ def _check_dl_typing(sources: _Sources) -> CheckResult:
     return result
 
 
+# --- 4b. identity links -----------------------------------------------------------------------------------------
+
+
+def _check_identity(sources: _Sources) -> CheckResult:
+    """No two resources share an owl:sameAs target or an ISO code (the reasoner would merge them silently)."""
+    result = CheckResult("identity links", ok=True)
+    graph = sources.owl
+    for prop, what in ((OWL.sameAs, "owl:sameAs"), (DEC.isoCode, "dec:isoCode")):
+        holders: dict[object, set[object]] = defaultdict(set)
+        for subject, value in graph.subject_objects(prop):
+            holders[value].add(subject)
+        for value, subjects in sorted(holders.items(), key=lambda item: str(item[0])):
+            if len(subjects) > 1:
+                result.ok = False
+                names = ", ".join(sorted(_short(x, graph) for x in subjects))
+                result.lines.append(f"{names} share {what} {_short(value, graph)}: one of them is wrong")
+    if result.ok:
+        links = len(set(graph.subject_objects(OWL.sameAs)))
+        result.lines.append(f"{links} owl:sameAs links and every ISO code belong to one resource each")
+    return result
+
+
 # --- 5. SHACL ---------------------------------------------------------------------------------------------------
 
 
@@ -510,6 +533,7 @@ CHECKS.update(
         "declared terms": _check_declared,
         "labels and metadata": _check_labels,
         "OWL 2 DL typing": _check_dl_typing,
+        "identity links": _check_identity,
         "SHACL shapes": _check_shacl,
         "HermiT": _check_hermit,
     }

@@ -160,6 +160,21 @@ def test_missing_label_and_bad_syntax_are_reported(tmp_path: Path) -> None:
     assert any("topics.ttl does not parse" in line for line in report.check("files parse").lines)
 
 
+def test_shared_identity_is_reported(tmp_path: Path) -> None:
+    copy = _copy_ontology(tmp_path)
+    (copy / "reference" / "zz-twin.ttl").write_text(
+        "@prefix dec: <https://w3id.org/declarations/ontology#> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "<https://w3id.org/declarations/id/state/mexico-twin> a dec:State ; dec:isoCode \"MEX\" ;\n"
+        "    owl:sameAs <http://www.wikidata.org/entity/Q96> .\n",
+        encoding="utf-8",
+    )
+    check = run_checks(ontology_dir=copy, only=["identity links"]).check("identity links")
+    assert not check.ok
+    text = "\n".join(check.lines)
+    assert "id:state/mexico-twin" in text and "dec:isoCode 'MEX'" in text
+
+
 def _kg(*args: str) -> subprocess.CompletedProcess[str]:
     kg = Path(sys.executable).parent / "kg"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
