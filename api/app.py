@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=["*"],
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["X-Cache"],
+        # Linked-data clients need the validators and links too (Last-Modified is safelisted already).
+        expose_headers=["X-Cache", "ETag", "Link", "Location", "Content-Location"],
     )
     app.include_router(sparql.router)
     _include_optional_routers(app)
