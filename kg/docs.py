@@ -224,7 +224,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: .
 {% for name, values in metadata %}<dt>{{ name }}</dt><dd>{% for v in values %}{% if v.startswith('http') %}<a href="{{ v }}">{{ v }}</a>{% else %}{{ v }}{% endif %}{% if not loop.last %}<br>{% endif %}{% endfor %}</dd>
 {% endfor %}</dl>
 {% if description %}<p>{{ description }}</p>{% endif %}
-<nav>{% for key, heading, terms in sections %}<a href="#{{ key }}">{{ heading }} ({{ terms|length }})</a>{% endfor %}{% for s in schemes %}<a href="#{{ s.anchor }}">{{ s.title }}</a>{% endfor %}</nav>
+<nav>{% for key, heading, terms in sections %}<a href="#{{ key }}">{{ heading }} ({{ terms|length }})</a>{% endfor %}<a href="#external-terms">Reused terms</a>{% for s in schemes %}<a href="#{{ s.anchor }}">{{ s.title }}</a>{% endfor %}</nav>
 {% for key, heading, terms in sections %}
 <h2 id="{{ key }}">{{ heading }}</h2>
 <p>{% for t in terms %}<a href="#{{ t.anchor }}">{{ t.anchor }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>
@@ -241,6 +241,12 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: .
 </section>
 {% endfor %}
 {% endfor %}
+<h2 id="external-terms">Terms reused from other vocabularies</h2>
+<p>Used by the data beside the <code>dec:</code> terms, and declared here with their OWL kind so that the whole stays OWL 2 DL.</p>
+<table>
+<tr><th>term</th><th>kind</th></tr>
+{% for name, iri, kind in external %}<tr><td><a href="{{ iri }}"><code>{{ name }}</code></a></td><td>{{ kind }}</td></tr>
+{% endfor %}</table>
 {% for s in schemes %}
 <h2 id="{{ s.anchor }}">{{ s.title }}</h2>
 <p><code>{{ s.iri }}</code>{% if s.definition %}: {{ s.definition }}{% endif %}</p>
@@ -296,6 +302,12 @@ def render_ontology_html(ontology_dir: Path | None = None) -> str:
             metadata.append((name, values))
     title = _english(graph, onto, DCTERMS.title) or _english(graph, onto, RDFS.label) or ONTOLOGY_IRI
     description = _english(graph, onto, DCTERMS.description)
+    external = sorted(
+        (r.name(term), str(term), r.name(kind))
+        for _, _, kind in _SECTIONS
+        for term in graph.subjects(RDF.type, kind)
+        if isinstance(term, URIRef) and not str(term).startswith(str(DEC))
+    )
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_TEMPLATE).render(
         title=str(title),
@@ -304,6 +316,7 @@ def render_ontology_html(ontology_dir: Path | None = None) -> str:
         description=str(description) if description is not None else None,
         sections=sections,
         schemes=_schemes(graph, r),
+        external=external,
     )
 
 

@@ -215,5 +215,6 @@ def test_docs_page_documents_every_term(core: Graph, tmp_path: Path) -> None:
     assert "fabio:PolicyDocument" in html and "eli:passed_by" in html  # alignments are shown
     assert "(dec:Clause and dec:speechAct some dec:CommissiveAct)" in html
     assert ONTOLOGY_VERSION_IRI in html
+    assert "<code>cito:cites</code></a></td><td>owl:ObjectProperty" in html  # reused terms with their OWL kind
     written = write_ontology_html(tmp_path / "docs" / "ontology.html")
     assert written.read_text(encoding="utf-8") == html
