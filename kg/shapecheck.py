@@ -35,6 +35,9 @@ from rdflib import BNode, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
+from kg.minisparql import Select, compile_select
+from kg.minisparql import Unsupported as MiniUnsupported
+
 log = logging.getLogger(__name__)
 
 DATA_GRAPH = "urn:kg:shapecheck:data"
@@ -119,11 +122,12 @@ class Violation:
 class _Index:
     """Forward and backward adjacency of a set of triples: ``out[s][p] -> [o]``, ``inv[o][p] -> [s]``."""
 
-    __slots__ = ("out", "inv")
+    __slots__ = ("out", "inv", "_by_predicate")
 
     def __init__(self, triples: Iterable[tuple[str, str, Term]] = ()) -> None:
         self.out: dict[str, dict[str, list[Term]]] = {}
         self.inv: dict[Term, dict[str, list[str]]] = {}
+        self._by_predicate: dict[str, list[tuple[str, Term]]] | None = None
         out, inv = self.out, self.inv
         for s, p, o in triples:
             po = out.get(s)
@@ -144,21 +148,43 @@ class _Index:
                 subs.append(s)
 
 
+    def pairs(self, p: str) -> list[tuple[str, Term]]:
+        """Every (subject, object) with predicate ``p`` (an index by predicate, built on first use)."""
+        if self._by_predicate is None:
+            by_p: dict[str, list[tuple[str, Term]]] = {}
+            for s, po in self.out.items():
+                for pred, objs in po.items():
+                    by_p.setdefault(pred, []).extend((s, o) for o in objs)
+            self._by_predicate = by_p
+        return self._by_predicate.get(p, [])
+
+
 _EMPTY: dict[str, list] = {}  # type: ignore[type-arg]
 
 
 class _View:
     """The union of one declaration's index, its extra context and the fixed context, as the tests see it."""
 
-    __slots__ = ("indexes", "data", "types_cache", "sparql_ok")
+    __slots__ = ("indexes", "data", "types_cache", "sparql_ok", "shared", "only_context")
 
     def __init__(self, data: _Index, *context: _Index) -> None:
         self.sparql_ok: Callable[[str, Term], bool] = lambda shape, v: True
         self.data = data
         self.indexes = (data, *context)
         self.types_cache: dict[Term, set[Term]] = {}
+        # Subjects described in more than one index need merging; the others are looked up in one dict.
+        self.shared: set[str] = set()
+        for index in context:
+            self.shared |= data.out.keys() & index.out.keys()
+        self.only_context = context[0] if len(context) == 1 else None
 
-    def objects(self, s: Term, p: str) -> list[Term]:
+    def objects(self, s: Term, p: str) -> Sequence[Term]:
+        po = self.data.out.get(s)  # type: ignore[call-overload]
+        if po is not None:
+            if s not in self.shared:
+                return po.get(p, ())
+        elif self.only_context is not None:
+            return self.only_context.out.get(s, _EMPTY).get(p, ())  # type: ignore[call-overload]
         found: list[Term] = []
         parts = 0
         for index in self.indexes:
@@ -177,6 +203,13 @@ class _View:
                 parts += 1
                 found = values if parts == 1 else found + values
         return found if parts < 2 else list(dict.fromkeys(found))
+
+    def pairs(self, p: str) -> list[tuple[Term, Term]]:
+        """Every (subject, object) with predicate ``p`` in the union."""
+        found: list[tuple[Term, Term]] = []
+        for index in self.indexes:
+            found.extend(index.pairs(p))
+        return list(dict.fromkeys(found)) if len(self.indexes) > 1 else found
 
     def described(self, node: Term) -> bool:
         """Whether the declaration's own triples describe ``node``."""
@@ -570,12 +603,17 @@ def _shown(term: Term | ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
     return _lexical(term)
 
 
-def _fill(message: str, solution: ox.QuerySolution | None, focus: Term) -> str:
+def _fill(message: str, solution: ox.QuerySolution | dict[str, Term] | None, focus: Term) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name == "this":
             return _shown(focus)
-        term = solution[name] if solution is not None else None
+        if solution is None:
+            term = None
+        elif isinstance(solution, dict):
+            term = solution.get(name)
+        else:
+            term = solution[name]
         return match.group(0) if term is None else _shown(term)
 
     return _PLACEHOLDER.sub(value, message)
@@ -655,8 +693,15 @@ class ShapeChecker:
             self._nested_sparql = compiler.nested_sparql
             self._prologue = compiler.prologue()
             self._context_violations = self._run_nested_on_context()
+            self._compiled_sparql: dict[int, Select] = {}
+            for i, (_, _, _, text) in enumerate(self._sparql):
+                try:
+                    self._compiled_sparql[i] = compile_select(self._prologue + text)
+                except MiniUnsupported as exc:
+                    log.info("SPARQL constraint %d runs on Oxigraph: %s", i, exc)
             self._sparql_queries = [
-                [(i, self._sparql_query(k, text)) for i, text in plan.sparql] for k, plan in enumerate(self._plans)
+                [(i, self._sparql_query(k, text)) for i, text in plan.sparql if i not in self._compiled_sparql]
+                for k, plan in enumerate(self._plans)
             ]
             # Only the triples the SPARQL constraints can match are copied into the store for them.
             needed: set[str] | None = {FOCUS_OF}
@@ -761,14 +806,28 @@ class ShapeChecker:
             view.sparql_ok = lambda shape, v, view=view, item=item: self._nested_ok(shape, v, view, item)
             targets = self._focus(view)
             targets_of.append(targets)
+            run_context = Select.context(view)  # shared by the SPARQL constraints: parts not about ?this run once
             for node in data.out:
                 owner[node] = n
             for k, nodes in targets:
-                for check in self._plans[k].checks:
+                plan = self._plans[k]
+                for check in plan.checks:
                     test = check.test
                     for node in nodes:
                         if not test(view, node):
                             found[n].add(Violation(node, _fill(check.message, None, node), check.severity, check.shape))
+                for i, _ in plan.sparql:
+                    select = self._compiled_sparql.get(i)
+                    if select is None:
+                        continue
+                    shape, message, severity, _ = self._sparql[i]
+                    for node in nodes:
+                        try:
+                            rows = select.run(view, node, run_context)
+                        except MiniUnsupported:
+                            rows = self._sparql_on_oxigraph(i, item, more, node)
+                        for row in rows:
+                            found[n].add(Violation(node, _fill(message, row, node), severity, shape))
         self._run_sparql(items, extras, targets_of, owner, found)
         return [sorted(f, key=lambda x: (x.focus, x.message)) for f in found]
 
@@ -781,7 +840,7 @@ class ShapeChecker:
         found: list[set[Violation]],
     ) -> None:
         assert self._plans is not None
-        plans = sorted({k for targets in targets_of for k, _ in targets if self._plans[k].sparql})
+        plans = sorted({k for targets in targets_of for k, _ in targets if self._sparql_queries[k]})
         if not plans:
             return
         store = self._store
@@ -811,6 +870,23 @@ class ShapeChecker:
         finally:
             store.remove_graph(_DATA)
             store.remove_graph(_FOCUS)
+
+    def _sparql_on_oxigraph(
+        self, i: int, item: Sequence[Statement], more: Sequence[Statement], node: Term
+    ) -> list[dict[str, Term]]:
+        """One SPARQL constraint for one focus node on Oxigraph (when the evaluator cannot enumerate a pattern)."""
+        store = self._store
+        store.extend(ox.Quad(s.subject, s.predicate, s.object, _DATA) for s in (*item, *more))
+        try:
+            rows = store.query(
+                self._prologue + self._sparql[i][3],
+                default_graph=[_DATA, _CONTEXT],
+                substitutions={ox.Variable("this"): to_term(node)},
+            )
+            names = [v.value for v in rows.variables]  # type: ignore[union-attr]
+            return [{n: native(row[n]) for n in names if row[n] is not None} for row in rows]  # type: ignore[union-attr]
+        finally:
+            store.remove_graph(_DATA)
 
     def _nested_ok(self, shape: str, v: Term, view: _View, item: Sequence[Statement]) -> bool:
         """SPARQL constraints of a shape used through ``sh:node``: precomputed for context nodes, run for others."""

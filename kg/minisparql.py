@@ -1,0 +1,710 @@
+"""A small SPARQL evaluator for SHACL-SPARQL constraints over the shape checker's in-memory indexes.
+
+Running a constraint on Oxigraph means copying the declaration's triples into a store first, which costs more
+than the query. The constraints of ``ontology/shapes.ttl`` are small ``SELECT`` queries (basic graph patterns,
+property paths, ``UNION``, ``OPTIONAL``, ``BIND``, ``FILTER`` with ``EXISTS`` and string and arithmetic functions),
+so :func:`compile_select` parses one with rdflib's SPARQL parser and evaluates its algebra directly over
+:class:`kg.shapecheck._View` (terms in the checker's plain form), with ``$this`` pre-bound to each focus node as
+SHACL-SPARQL prescribes. A query that uses anything else raises :class:`Unsupported` when compiled (or, for a
+pattern it cannot enumerate, when run), and the checker runs it on Oxigraph instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from rdflib import BNode, Literal, URIRef, Variable
+from rdflib.namespace import RDF, XSD
+from rdflib.paths import AlternativePath, InvPath, MulPath, Path, SequencePath
+from rdflib.plugins.sparql.parserutils import CompValue
+
+if TYPE_CHECKING:
+    from kg.shapecheck import Term, _View
+
+Solution = dict[str, Any]
+_XSD = str(XSD)
+_INTEGER_TYPES = {
+    _XSD + t
+    for t in (
+        "integer", "long", "int", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
+        "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+    )
+}
+_XSD_INTEGER = _XSD + "integer"
+_XSD_DECIMAL = _XSD + "decimal"
+_XSD_DOUBLE = _XSD + "double"
+_XSD_FLOAT = _XSD + "float"
+_XSD_STRING = _XSD + "string"
+_XSD_BOOLEAN = _XSD + "boolean"
+_LANG_STRING = str(RDF.langString)
+_TRUE = ("true", _XSD_BOOLEAN, None)
+_FALSE = ("false", _XSD_BOOLEAN, None)
+
+
+class Unsupported(Exception):
+    """The query uses a feature this evaluator does not implement."""
+
+
+class _Error(Exception):
+    """A SPARQL expression error (an unbound variable, a type error...)."""
+
+
+# -- terms and values -------------------------------------------------------------------------------------------
+
+
+def _term(node: object) -> Term | str:
+    """A constant of the query in the checker's form; a variable as ``?name``."""
+    if isinstance(node, Variable):
+        return "?" + str(node)
+    if isinstance(node, URIRef):
+        return str(node)
+    if isinstance(node, Literal):
+        if node.language:
+            return (str(node), _LANG_STRING, node.language)
+        return (str(node), str(node.datatype or XSD.string), None)
+    if isinstance(node, BNode):
+        raise Unsupported("blank nodes in a query pattern")
+    raise Unsupported(f"query term {node!r}")
+
+
+def _number(t: Term) -> int | Decimal | float:
+    if not isinstance(t, tuple):
+        raise _Error("not a number")
+    lexical, datatype, _ = t
+    try:
+        if datatype in _INTEGER_TYPES:
+            return int(lexical)
+        if datatype == _XSD_DECIMAL:
+            return Decimal(lexical)
+        if datatype in (_XSD_DOUBLE, _XSD_FLOAT):
+            return float(lexical)
+    except (ValueError, InvalidOperation):
+        raise _Error("ill-typed number") from None
+    raise _Error("not a number")
+
+
+def _numeric_literal(n: int | Decimal | float) -> Term:
+    if isinstance(n, bool):
+        raise _Error("boolean is not a number")
+    if isinstance(n, int):
+        return (str(n), _XSD_INTEGER, None)
+    if isinstance(n, Decimal):
+        return (str(n), _XSD_DECIMAL, None)
+    return (repr(n), _XSD_DOUBLE, None)
+
+
+def _is_number(t: Term) -> bool:
+    return isinstance(t, tuple) and (t[1] in _INTEGER_TYPES or t[1] in (_XSD_DECIMAL, _XSD_DOUBLE, _XSD_FLOAT))
+
+
+def _string(t: Term) -> tuple[str, str | None]:
+    """A string literal's text and language (for string functions)."""
+    if isinstance(t, tuple) and t[1] in (_XSD_STRING, _LANG_STRING):
+        return t[0], t[2]
+    raise _Error("not a string")
+
+
+def _bool(b: bool) -> Term:
+    return _TRUE if b else _FALSE
+
+
+def _ebv(t: Term) -> bool:
+    """Effective boolean value."""
+    if isinstance(t, tuple):
+        lexical, datatype, _ = t
+        if datatype == _XSD_BOOLEAN:
+            return lexical in ("true", "1")
+        if datatype in (_XSD_STRING, _LANG_STRING):
+            return lexical != ""
+        if _is_number(t):
+            n = _number(t)
+            return n == n and n != 0  # NaN is false
+    raise _Error("no effective boolean value")
+
+
+def _compare(a: Term, b: Term, op: str) -> bool:
+    if op in ("=", "!="):
+        if _is_number(a) and _is_number(b):
+            equal = _number(a) == _number(b)
+        elif isinstance(a, tuple) and isinstance(b, tuple):
+            if a[1] == b[1] and a[2] == b[2]:
+                equal = a[0] == b[0]
+            elif a[1] in (_XSD_STRING, _LANG_STRING) and b[1] in (_XSD_STRING, _LANG_STRING):
+                equal = False
+            elif a[1] in _KNOWN and b[1] in _KNOWN:
+                equal = False
+            else:
+                raise _Error("cannot compare literals of unknown types")
+        else:
+            equal = a == b
+        return equal if op == "=" else not equal
+    if _is_number(a) and _is_number(b):
+        x, y = _number(a), _number(b)
+    elif isinstance(a, tuple) and isinstance(b, tuple) and a[1] == b[1] and a[2] == b[2] and (
+        a[1] in (_XSD_STRING, _LANG_STRING, _XSD + "date", _XSD + "dateTime", _XSD_BOOLEAN)
+    ):
+        x, y = a[0], b[0]  # type: ignore[assignment]
+    else:
+        raise _Error("incomparable")
+    return {"<": x < y, ">": x > y, "<=": x <= y, ">=": x >= y}[op]  # type: ignore[operator]
+
+
+_KNOWN = _INTEGER_TYPES | {_XSD_DECIMAL, _XSD_DOUBLE, _XSD_FLOAT, _XSD_STRING, _LANG_STRING, _XSD_BOOLEAN,
+                           _XSD + "date", _XSD + "dateTime"}
+
+
+# -- paths ------------------------------------------------------------------------------------------------------
+
+
+def _forward(view: _View, s: Term, path: object) -> list[Term]:
+    if isinstance(path, URIRef):
+        return list(view.objects(s, str(path)))
+    if isinstance(path, InvPath):
+        return _backward(view, s, path.arg)
+    if isinstance(path, SequencePath):
+        current = [s]
+        for step in path.args:
+            current = list(dict.fromkeys(v for c in current for v in _forward(view, c, step)))
+        return current
+    if isinstance(path, AlternativePath):
+        return list(dict.fromkeys(v for step in path.args for v in _forward(view, s, step)))
+    if isinstance(path, MulPath):
+        return _closure(s, path, lambda n: _forward(view, n, path.path))
+    raise Unsupported(f"property path {path!r}")
+
+
+def _backward(view: _View, o: Term, path: object) -> list[Term]:
+    if isinstance(path, URIRef):
+        return list(view.subjects(str(path), o))
+    if isinstance(path, InvPath):
+        return _forward(view, o, path.arg)
+    if isinstance(path, SequencePath):
+        current = [o]
+        for step in reversed(path.args):
+            current = list(dict.fromkeys(v for c in current for v in _backward(view, c, step)))
+        return current
+    if isinstance(path, AlternativePath):
+        return list(dict.fromkeys(v for step in path.args for v in _backward(view, o, step)))
+    if isinstance(path, MulPath):
+        return _closure(o, path, lambda n: _backward(view, n, path.path))
+    raise Unsupported(f"property path {path!r}")
+
+
+def _closure(start: Term, path: MulPath, step: Callable[[Term], list[Term]]) -> list[Term]:
+    seen: dict[Term, None] = {start: None} if path.mod in ("*", "?") else {}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for v in step(n):
+                if v not in seen:
+                    seen[v] = None
+                    nxt.append(v)
+        frontier = nxt if path.mod != "?" else []
+    return list(seen)
+
+
+def _first_steps(view: _View, path: object) -> list[tuple[Term, Term]] | None:
+    """All (subject, object) pairs of a plain predicate (scan); ``None`` for a path that cannot be scanned."""
+    if isinstance(path, URIRef):
+        return view.pairs(str(path))
+    if isinstance(path, InvPath) and isinstance(path.arg, URIRef):
+        return [(o, s) for s, o in view.pairs(str(path.arg))]
+    return None
+
+
+# -- the evaluator: the algebra compiled into closures ----------------------------------------------------------
+
+PatternFn = Callable[["_Ctx", Solution], list[Solution]]
+ExprFn = Callable[["_Ctx", Solution], "Term"]
+
+
+class _Ctx:
+    """One run: the data to match and the memo of sub-patterns already evaluated under the same bindings."""
+
+    __slots__ = ("view", "memo")
+
+    def __init__(self, view: _View) -> None:
+        self.view = view
+        self.memo: dict[tuple[object, ...], list[Solution]] = {}
+
+
+class Select:
+    """A compiled ``SELECT`` (see :func:`compile_select`): ``run(view, this)`` returns its solutions."""
+
+    def __init__(self, algebra: CompValue) -> None:
+        self._run = _pattern_fn(algebra)
+
+    def run(self, view: _View, this: Term, ctx: _Ctx | None = None) -> list[Solution]:
+        """The solutions with ``?this`` bound to ``this``. Raises :class:`Unsupported` for a pattern it cannot
+        enumerate (a path with both ends unbound that is not a plain predicate)."""
+        return self._run(ctx or _Ctx(view), {"this": this})
+
+    @staticmethod
+    def context(view: _View) -> _Ctx:
+        """A run context to share between runs over the same data (its memo is reused)."""
+        return _Ctx(view)
+
+
+_PATTERNS = {"SelectQuery", "Project", "Distinct", "Reduced", "Filter", "Extend", "Join", "LeftJoin", "Union", "BGP",
+             "OrderBy"}
+
+
+def _pattern_fn(node: CompValue) -> PatternFn:
+    name = node.name
+    if name not in _PATTERNS:
+        raise Unsupported(f"SPARQL feature {name}")
+    names = tuple(sorted(_all_vars(node)))
+    token = object()
+    inner = _pattern_inner(node)
+
+    def memoized(ctx: _Ctx, mu: Solution) -> list[Solution]:
+        bound = tuple((k, mu[k]) for k in names if k in mu)
+        key = (token, bound)
+        found = ctx.memo.get(key)
+        if found is None:
+            found = ctx.memo[key] = inner(ctx, dict(bound))
+        if len(mu) > len(bound):
+            extra = {k: v for k, v in mu.items() if k not in names}
+            return [{**extra, **s} for s in found]
+        return found
+
+    return memoized
+
+
+def _pattern_inner(node: CompValue) -> PatternFn:
+    name = node.name
+    if name in ("SelectQuery", "OrderBy"):
+        return _pattern_fn(node.p)
+    if name in ("Distinct", "Reduced"):
+        p = _pattern_fn(node.p)
+        return lambda ctx, mu: list({tuple(sorted(s.items())): s for s in p(ctx, mu)}.values())
+    if name == "Project":
+        p = _pattern_fn(node.p)
+        keep = frozenset(str(v) for v in node.PV) | {"this"}
+        return lambda ctx, mu: [{k: v for k, v in s.items() if k in keep} for s in p(ctx, mu)]
+    if name == "Filter":
+        p = _pattern_fn(node.p)
+        test = _test_fn(node.expr)
+        return lambda ctx, mu: [s for s in p(ctx, mu) if test(ctx, s)]
+    if name == "Extend":
+        p = _pattern_fn(node.p)
+        value = _expr_fn(node.expr)
+        var = str(node.var)
+
+        def extend(ctx: _Ctx, mu: Solution) -> list[Solution]:
+            out = []
+            for s in p(ctx, mu):
+                try:
+                    out.append({**s, var: value(ctx, s)})
+                except _Error:
+                    out.append(s)
+            return out
+
+        return extend
+    if name == "Union":
+        p1, p2 = _pattern_fn(node.p1), _pattern_fn(node.p2)
+        return lambda ctx, mu: p1(ctx, mu) + p2(ctx, mu)
+    if name == "Join":
+        p1, p2 = _pattern_fn(node.p1), _pattern_fn(node.p2)
+
+        def join(ctx: _Ctx, mu: Solution) -> list[Solution]:
+            left = p1(ctx, mu)
+            return _join(left, p2(ctx, mu)) if left else []
+
+        return join
+    if name == "LeftJoin":
+        p1, p2 = _pattern_fn(node.p1), _pattern_fn(node.p2)
+        test = _test_fn(node.expr) if node.get("expr") is not None else None
+
+        def left_join(ctx: _Ctx, mu: Solution) -> list[Solution]:
+            right = p2(ctx, mu)
+            out = []
+            for a in p1(ctx, mu):
+                matched = [m for m in _join([a], right) if test is None or test(ctx, m)]
+                out.extend(matched or [a])
+            return out
+
+        return left_join
+    if name == "BGP":
+        return _bgp_fn(node.triples)
+    raise Unsupported(f"SPARQL feature {name}")
+
+
+def _bgp_fn(triples: Sequence[tuple[object, object, object]]) -> PatternFn:
+    steps = []
+    for s_node, p_node, o_node in triples:
+        if isinstance(p_node, Variable):
+            raise Unsupported("variable predicates")
+        if isinstance(p_node, Path) and not isinstance(p_node, (InvPath, SequencePath, AlternativePath, MulPath)):
+            raise Unsupported(f"property path {p_node!r}")
+        steps.append((_term(s_node), p_node, _term(o_node)))
+
+    def bgp(ctx: _Ctx, mu: Solution) -> list[Solution]:
+        view = ctx.view
+        sols = [mu]
+        for s_t, p_node, o_t in steps:
+            s_var = s_t[1:] if isinstance(s_t, str) and s_t.startswith("?") else None
+            o_var = o_t[1:] if isinstance(o_t, str) and o_t.startswith("?") else None
+            nxt: list[Solution] = []
+            for sol in sols:
+                s = sol.get(s_var) if s_var else s_t
+                o = sol.get(o_var) if o_var else o_t
+                if s is not None:
+                    for value in _forward(view, s, p_node):
+                        if o is None:
+                            nxt.append({**sol, o_var: value})  # type: ignore[dict-item]
+                        elif value == o:
+                            nxt.append(sol)
+                elif o is not None:
+                    for value in _backward(view, o, p_node):
+                        nxt.append({**sol, s_var: value})  # type: ignore[dict-item]
+                else:
+                    for a, b in _scan(view, p_node):
+                        if s_var == o_var and a != b:
+                            continue
+                        nxt.append({**sol, s_var: a, o_var: b})  # type: ignore[dict-item]
+            sols = nxt
+            if not sols:
+                break
+        return sols
+
+    return bgp
+
+
+def _scan(view: _View, path: object) -> list[tuple[Term, Term]]:
+    pairs = _first_steps(view, path)
+    if pairs is not None:
+        return pairs
+    if isinstance(path, SequencePath) and (first := _first_steps(view, path.args[0])) is not None:
+        return [(a, b) for a in dict.fromkeys(a for a, _ in first) for b in _forward(view, a, path)]
+    raise Unsupported("a property path with both ends unbound")
+
+
+def _test_fn(expr: object) -> Callable[[_Ctx, Solution], bool]:
+    value = _expr_fn(expr)
+
+    def test(ctx: _Ctx, s: Solution) -> bool:
+        try:
+            return _ebv(value(ctx, s))
+        except _Error:
+            return False
+
+    return test
+
+
+def _expr_fn(expr: object) -> ExprFn:
+    if isinstance(expr, Variable):
+        name = str(expr)
+
+        def variable(ctx: _Ctx, s: Solution) -> Term:
+            v = s.get(name)
+            if v is None:
+                raise _Error(f"unbound ?{name}")
+            return v
+
+        return variable
+    if isinstance(expr, (URIRef, Literal)):
+        constant = _term(expr)
+        return lambda ctx, s: constant  # type: ignore[return-value]
+    if not isinstance(expr, CompValue):
+        raise Unsupported(f"expression {expr!r}")
+    name = expr.name
+    if name in ("ConditionalAndExpression", "ConditionalOrExpression"):
+        parts = [_expr_fn(e) for e in [expr.expr, *(expr.other or [])]]
+        is_and = name == "ConditionalAndExpression"
+
+        def logical(ctx: _Ctx, s: Solution) -> Term:
+            error = False
+            for part in parts:
+                try:
+                    if _ebv(part(ctx, s)) != is_and:
+                        return _bool(not is_and)
+                except _Error:
+                    error = True
+            if error:
+                raise _Error("error in a logical expression")
+            return _bool(is_and)
+
+        return logical
+    if name in ("UnaryNot", "UnaryMinus", "UnaryPlus"):
+        inner = _expr_fn(expr.expr)
+        if name == "UnaryNot":
+            return lambda ctx, s: _bool(not _ebv(inner(ctx, s)))
+        sign = -1 if name == "UnaryMinus" else 1
+        return lambda ctx, s: _numeric_literal(sign * _number(inner(ctx, s)))
+    if name == "RelationalExpression":
+        left = _expr_fn(expr.expr)
+        op = expr.op
+        if op in ("IN", "NOT IN"):
+            members = [_expr_fn(e) for e in expr.other]
+
+            def membership(ctx: _Ctx, s: Solution) -> Term:
+                v = left(ctx, s)
+                found = False
+                for m in members:
+                    try:
+                        if _compare(v, m(ctx, s), "="):
+                            found = True
+                            break
+                    except _Error:
+                        pass
+                return _bool(found if op == "IN" else not found)
+
+            return membership
+        right = _expr_fn(expr.other)
+        return lambda ctx, s: _bool(_compare(left(ctx, s), right(ctx, s), op))
+    if name in ("AdditiveExpression", "MultiplicativeExpression"):
+        first = _expr_fn(expr.expr)
+        rest = [(op, _expr_fn(e)) for op, e in zip(expr.op or [], expr.other or [], strict=True)]
+
+        def arithmetic(ctx: _Ctx, s: Solution) -> Term:
+            total = _number(first(ctx, s))
+            for op, part in rest:
+                n = _number(part(ctx, s))
+                if op == "+":
+                    total = total + n  # type: ignore[operator]
+                elif op == "-":
+                    total = total - n  # type: ignore[operator]
+                elif op == "*":
+                    total = total * n  # type: ignore[operator]
+                else:
+                    if n == 0:
+                        raise _Error("division by zero")
+                    total = (Decimal(total) / Decimal(n)) if isinstance(total, int) and isinstance(n, int) else total / n  # type: ignore[operator]
+            return _numeric_literal(total)
+
+        return arithmetic
+    if name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+        pattern = _pattern_fn(_pattern(expr))
+        wanted = name == "Builtin_EXISTS"
+        return lambda ctx, s: _bool(bool(pattern(ctx, s)) == wanted)
+    if name.startswith("Builtin_"):
+        function = _FUNCTIONS.get(name[8:])
+        if function is None:
+            raise Unsupported(f"function {name[8:]}")
+        return function(expr)
+    raise Unsupported(f"expression {name}")
+
+
+def _pattern(expr: CompValue) -> CompValue:
+    """The algebra of an ``EXISTS`` pattern (rdflib leaves it untranslated), translated once."""
+    graph = expr.graph
+    if isinstance(graph, CompValue) and graph.name == "GroupGraphPatternSub":
+        from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
+
+        translated = translateGroupGraphPattern(graph)
+        expr["graph"] = translated
+        return translated
+    return graph
+
+
+def _all_vars(node: object) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, Variable):
+        out.add(str(node))
+    elif isinstance(node, CompValue):
+        for key, value in node.items():
+            if key != "_vars":
+                out |= _all_vars(value)
+    elif isinstance(node, (list, tuple)):
+        for x in node:
+            out |= _all_vars(x)
+    return out
+
+
+def _join(left: list[Solution], right: list[Solution]) -> list[Solution]:
+    if not left or not right:
+        return []
+    common = set.intersection(*(set(s) for s in left)) & set.intersection(*(set(s) for s in right))
+    keys = sorted(common)
+    table: dict[tuple[Term, ...], list[Solution]] = {}
+    for b in right:
+        table.setdefault(tuple(b[k] for k in keys), []).append(b)
+    out = []
+    for a in left:
+        for b in table.get(tuple(a[k] for k in keys), ()):
+            if all(a[k] == v for k, v in b.items() if k in a):
+                out.append({**a, **b})
+    return out
+
+
+# -- functions: each factory takes the call's algebra node and returns an ExprFn --------------------------------
+
+
+def _unary(key: str, apply: Callable[[Term], Term]) -> Callable[[CompValue], ExprFn]:
+    def factory(expr: CompValue) -> ExprFn:
+        arg = _expr_fn(expr[key])
+        return lambda ctx, s: apply(arg(ctx, s))
+
+    return factory
+
+
+def _binary(apply: Callable[[Term, Term], Term]) -> Callable[[CompValue], ExprFn]:
+    def factory(expr: CompValue) -> ExprFn:
+        a, b = _expr_fn(expr.arg1), _expr_fn(expr.arg2)
+        return lambda ctx, s: apply(a(ctx, s), b(ctx, s))
+
+    return factory
+
+
+def _str(t: Term) -> Term:
+    if isinstance(t, tuple):
+        return (t[0], _XSD_STRING, None)
+    if t.startswith("_:"):
+        raise _Error("STR of a blank node")
+    return (t, _XSD_STRING, None)
+
+
+def _strlen(t: Term) -> Term:
+    return (str(len(_string(t)[0])), _XSD_INTEGER, None)
+
+
+def _substr(expr: CompValue) -> ExprFn:
+    source_fn, start_fn = _expr_fn(expr.arg), _expr_fn(expr.start)
+    length_fn = _expr_fn(expr.length) if expr.get("length") is not None else None
+
+    def substr(ctx: _Ctx, s: Solution) -> Term:
+        source = source_fn(ctx, s)
+        text, lang = _string(source)
+        first = round(_number(start_fn(ctx, s)))
+        last = first + round(_number(length_fn(ctx, s))) if length_fn is not None else len(text) + 1
+        return (text[max(first, 1) - 1 : max(last, 1) - 1], source[1], lang)  # type: ignore[index]
+
+    return substr
+
+
+def _case(upper: bool) -> Callable[[Term], Term]:
+    def apply(t: Term) -> Term:
+        text, lang = _string(t)
+        return (text.upper() if upper else text.lower(), t[1], lang)  # type: ignore[index]
+
+    return apply
+
+
+def _string_test(test: Callable[[str, str], bool]) -> Callable[[CompValue], ExprFn]:
+    return _binary(lambda a, b: _bool(test(_string(a)[0], _string(b)[0])))
+
+
+def _lang(t: Term) -> Term:
+    if not isinstance(t, tuple):
+        raise _Error("LANG of a resource")
+    return (t[2] or "", _XSD_STRING, None)
+
+
+def _datatype(t: Term) -> Term:
+    if not isinstance(t, tuple):
+        raise _Error("DATATYPE of a resource")
+    return t[1]
+
+
+def _bound(expr: CompValue) -> ExprFn:
+    name = str(expr.arg)
+    return lambda ctx, s: _bool(name in s)
+
+
+def _regex(expr: CompValue) -> ExprFn:
+    text_fn, pattern_fn = _expr_fn(expr.text), _expr_fn(expr.pattern)
+    flags_fn = _expr_fn(expr.flags) if expr.get("flags") is not None else None
+
+    def regex(ctx: _Ctx, s: Solution) -> Term:
+        text, _ = _string(text_fn(ctx, s))
+        pattern, _ = _string(pattern_fn(ctx, s))
+        flags = 0
+        if flags_fn is not None:
+            given, _ = _string(flags_fn(ctx, s))
+            flags = (re.I if "i" in given else 0) | (re.M if "m" in given else 0) | (re.S if "s" in given else 0)
+        try:
+            return _bool(re.search(pattern, text, flags) is not None)
+        except re.error:
+            raise _Error("bad regular expression") from None
+
+    return regex
+
+
+def _if(expr: CompValue) -> ExprFn:
+    cond, then, other = _expr_fn(expr.arg1), _expr_fn(expr.arg2), _expr_fn(expr.arg3)
+    return lambda ctx, s: then(ctx, s) if _ebv(cond(ctx, s)) else other(ctx, s)
+
+
+def _coalesce(expr: CompValue) -> ExprFn:
+    parts = [_expr_fn(e) for e in expr.arg]
+
+    def coalesce(ctx: _Ctx, s: Solution) -> Term:
+        for part in parts:
+            try:
+                return part(ctx, s)
+            except _Error:
+                continue
+        raise _Error("COALESCE: no value")
+
+    return coalesce
+
+
+def _concat(expr: CompValue) -> ExprFn:
+    parts = [_expr_fn(e) for e in expr.arg]
+    return lambda ctx, s: ("".join(_string(p(ctx, s))[0] for p in parts), _XSD_STRING, None)
+
+
+def _is_iri(t: Term) -> bool:
+    return isinstance(t, str) and not t.startswith("_:")
+
+
+_FUNCTIONS: dict[str, Callable[[CompValue], ExprFn]] = {
+    "STR": _unary("arg", _str),
+    "STRLEN": _unary("arg", _strlen),
+    "SUBSTR": _substr,
+    "LCASE": _unary("arg", _case(False)),
+    "UCASE": _unary("arg", _case(True)),
+    "CONTAINS": _string_test(lambda a, b: b in a),
+    "STRSTARTS": _string_test(lambda a, b: a.startswith(b)),
+    "STRENDS": _string_test(lambda a, b: a.endswith(b)),
+    "LANG": _unary("arg", _lang),
+    "DATATYPE": _unary("arg", _datatype),
+    "isIRI": _unary("arg", lambda t: _bool(_is_iri(t))),
+    "isURI": _unary("arg", lambda t: _bool(_is_iri(t))),
+    "isBLANK": _unary("arg", lambda t: _bool(isinstance(t, str) and t.startswith("_:"))),
+    "isLITERAL": _unary("arg", lambda t: _bool(isinstance(t, tuple))),
+    "isNUMERIC": _unary("arg", lambda t: _bool(_is_number(t))),
+    "BOUND": _bound,
+    "sameTerm": _binary(lambda a, b: _bool(a == b)),
+    "REGEX": _regex,
+    "IF": _if,
+    "COALESCE": _coalesce,
+    "CONCAT": _concat,
+}
+
+
+def compile_select(text: str) -> Select:
+    """Parse a SPARQL ``SELECT`` (prefixes included) into a :class:`Select`. Raises :class:`Unsupported` for a
+    query using a feature outside this evaluator, ``SyntaxError`` for one that does not parse."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        query = translateQuery(parseQuery(text))
+    except Exception as exc:  # noqa: BLE001 - pyparsing and rdflib raise many kinds
+        raise SyntaxError(f"SPARQL constraint does not parse: {exc}") from exc
+    algebra = query.algebra
+    if algebra.name != "SelectQuery":
+        raise Unsupported("not a SELECT")
+    _translate_exists(algebra)
+    return Select(algebra)
+
+
+def _translate_exists(node: object) -> None:
+    if isinstance(node, CompValue):
+        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            _pattern(node)
+        for key, value in list(node.items()):
+            if key != "_vars":
+                _translate_exists(value)
+    elif isinstance(node, (list, tuple)):
+        for x in node:
+            _translate_exists(x)
+
+
+__all__: Iterable[str] = ["Select", "Unsupported", "compile_select"]
