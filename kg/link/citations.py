@@ -27,14 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kg.extract.dates import find_years
-from kg.extract.tokens import PhraseMatcher, is_acronym, tokenize
+from kg.extract.tokens import PhraseMatcher, is_acronym, stem, tokenize
 from kg.link.data import ClauseInfo, Corpus
 
 log = logging.getLogger(__name__)
 
-#: Stems (as :func:`kg.extract.tokens.stem` gives them) of the nouns that name a kind of document.
-DOCUMENT_NOUNS = frozenset(
-    {"declaration", "communiqué", "communique", "statement", "compact", "resolution", "convention", "protocol"}
+#: The nouns that name a kind of document (compared by their stems, :func:`kg.extract.tokens.stem`).
+DOCUMENT_NOUNS = (
+    "declaration", "communiqué", "communique", "statement", "compact", "resolution", "convention", "protocol"
 )
 
 
@@ -54,8 +54,13 @@ class Citation:
         return self.via != "reference"
 
 
+def _deaccent(text: str) -> str:
+    """``text`` without diacritics ("Communiqué" -> "Communique"), case kept (acronyms are matched by case)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").casefold()
+    return _deaccent(text).casefold()
 
 
 def _strong(label: str) -> bool:
@@ -69,7 +74,10 @@ class CitationFinder:
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        entries = [(label, iri) for iri, d in corpus.declarations.items() for label in d.labels if label.strip()]
+        self._document_nouns = frozenset(stem(w) for w in DOCUMENT_NOUNS)
+        entries = [
+            (_deaccent(label), iri) for iri, d in corpus.declarations.items() for label in d.labels if label.strip()
+        ]
         self._matcher = PhraseMatcher(entries)
         self._adopted_at: dict[str, set[str]] = {}
         for iri, d in corpus.declarations.items():
@@ -93,8 +101,8 @@ class CitationFinder:
             add(target, "reference")
         if not clause.text:
             return [Citation(source, t, clause.iri, v) for t, v in sorted(found.items())]
-        tokens = tokenize(clause.text)
-        names_document = any(t.key in DOCUMENT_NOUNS for t in tokens)
+        tokens = tokenize(_deaccent(clause.text))
+        names_document = any(t.key in self._document_nouns for t in tokens)
         years = {y for y, _, _ in find_years(clause.text)}
         places = clause.mentions | clause.refers_to
         if names_document:

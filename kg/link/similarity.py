@@ -24,7 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from kg.extract.tokens import tokenize
+from kg.extract.tokens import stem, tokenize
 
 Vector = dict[str, float]
 
@@ -61,7 +61,7 @@ _SUFFIXES = tuple(
     sorted(
         """izations isations ization isation ational ations ation ators ator atory ities ity ments ment ness
         ings ing ions ion ants ant ents ent ance ences ence ised ized ises izes ise ize ers er ed ly ives ive
-        als al ous ic ary ory ies es e s""".split(),
+        als al ous ary ory ies es e s""".split(),
         key=len,
         reverse=True,
     )
@@ -70,9 +70,10 @@ _MIN_STEM = 4
 
 
 def stem_word(word: str) -> str:
-    """A crude English stem: lower case, the longest known suffix removed when at least four letters remain,
-    a final "ck" or doubled consonant reduced ("trafficking" -> "traffic", "remittance" -> "remit")."""
-    w = word.lower()
+    """A crude English stem: extraction's stem (:func:`kg.extract.tokens.stem`: lower case, plurals, verb
+    endings), then the longest known suffix removed when at least four letters remain, then a final "ck" or doubled
+    consonant reduced ("trafficking" -> "traffic")."""
+    w = stem(word)
     for suffix in _SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= _MIN_STEM:
             w = w[: -len(suffix)]
@@ -90,10 +91,9 @@ def content_words(text: str) -> list[str]:
     for token in tokenize(text):
         if not token.is_word or not token.text[:1].isalpha():
             continue
-        key = token.key
-        if len(key) < 3 or key in STOPWORDS or token.text.lower() in STOPWORDS:
+        if len(token.key) < 3 or token.key in STOPWORDS or token.text.lower() in STOPWORDS:
             continue
-        out.append(stem_word(key))
+        out.append(stem_word(token.text))
     return out
 
 
