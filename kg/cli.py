@@ -89,7 +89,8 @@ def validate(
     ] = None,
 ) -> None:
     """Check the ontology, schemes, reference data and shapes: parsing, declared terms, labels and comments,
-    OWL 2 DL typing, SHACL on the reference data, and HermiT consistency and classification. Exits 1 on any failure."""
+    OWL 2 DL typing, identity links, SHACL on the reference data, and HermiT consistency and classification.
+    Exits 1 on any failure."""
     from kg.validate import print_report, run_checks
 
     try:
