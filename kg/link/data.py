@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import pyoxigraph as ox
 
-from kg.namespaces import DEC, ID_BASE, PREFIXES
+from kg.namespaces import DEC, ID_BASE, LINKS_GRAPH, PREFIXES
 from kg.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,11 @@ def declaration_key(iri: str) -> str:
 
 
 def _rows(source: Store | ox.Store, query: str) -> Iterable[ox.QuerySolution]:
+    """Solutions of ``query`` over every graph but the links graph (the linker's own output is not its input)."""
     if isinstance(source, ox.Store):
         return source.query(query, use_default_graph_as_union=True)  # type: ignore[return-value]
-    return source.query(query)  # type: ignore[return-value]
+    graphs = [ox.NamedNode(g) for g in source.graph_names() if g != LINKS_GRAPH]
+    return source.query(query, default_graph=graphs)  # type: ignore[return-value,arg-type]
 
 
 def _read_documents(source: Store | ox.Store, corpus: Corpus) -> None:
@@ -168,7 +170,8 @@ def _read_documents(source: Store | ox.Store, corpus: Corpus) -> None:
 
 
 def load_corpus(store: Store) -> Corpus:
-    """Read the snapshot of every declaration, clause, topic link and forum in ``store`` (union of its graphs).
+    """Read the snapshot of every declaration, clause, topic link and forum in ``store`` (union of its graphs but
+    ``graph/links``).
 
     Raises :class:`kg.errors.StoreError` when the store fails.
     """
