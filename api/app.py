@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["*"],
         # Linked-data clients need the validators and links too (Last-Modified is safelisted already).
-        expose_headers=["X-Cache", "ETag", "Link", "Location", "Content-Location"],
+        expose_headers=["X-Cache", "ETag", "Link", "Location", "Content-Location", "X-Total-Count"],
     )
     app.include_router(sparql.router)
     _include_optional_routers(app)

@@ -261,6 +261,8 @@ def test_etag_and_not_modified(client: httpx.Client) -> None:
 def test_cors(client: httpx.Client) -> None:
     response = client.get("/api/topics", headers={"Origin": "https://example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "link", "x-total-count"} <= exposed
     preflight = client.options("/api/topics", headers={
         "Origin": "https://example.org", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "if-none-match"})
