@@ -200,3 +200,11 @@ def test_json_values_and_example_checks(tmp_path: Path) -> None:
     query = load_query(path)
     assert example_failures(query, [{"s": "http://a"}, {"s": "http://b"}]) == []
     assert example_failures(query, [{"s": "http://b"}]) == ["1 rows, expected at least 2", "no row with {'s': 'http://a'}"]
+
+
+def test_readme_lists_every_query_with_its_summary() -> None:
+    readme = (QUERIES_DIR.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Example queries", 1)[1].split("\n## ", 1)[0]
+    for name, query in load_queries(QUERIES_DIR).items():
+        assert f"| [`{name}`](queries/{name}.rq) | {query.meta.summary} |" in section, name
+    assert "curl" in section and "/api/" in section
