@@ -23,6 +23,7 @@ declaration, clause, topic and actor. Pages are plain HTML and CSS (``/static/ui
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import defaultdict
@@ -406,30 +407,29 @@ async def clause_views(
     else:
         assert clause is not None
         where = f"VALUES ?clause {{ <{check_iri(clause)}> }}"
-    base_rows = await select(
-        service,
+    base_query = (
         f"SELECT ?clause ?pos ?text ?start WHERE {{ {where} ?clause dec:position ?pos . "
-        "OPTIONAL { ?clause dec:text ?text } OPTIONAL { ?clause dec:start ?start } }",
+        "OPTIONAL { ?clause dec:text ?text } OPTIONAL { ?clause dec:start ?start } }"
     )
-    fact_rows = await select(
-        service,
+    fact_query = (
         f"SELECT ?clause ?p ?o WHERE {{ {where} ?clause ?p ?o . "
         "VALUES ?p { rdf:type dec:speechAct dcterms:subject dec:mentions dec:concernsRight dec:refersTo "
-        "dec:unrecognisedAct } }",
+        "dec:unrecognisedAct } }"
     )
-    evidence_rows = await select(
-        service,
+    evidence_query = (
         f"SELECT ?clause ?value ?start ?end ?prop WHERE {{ {where} ?ev dec:evidenceOf ?clause ; dec:value ?value ;"
-        " dec:start ?start ; dec:end ?end . OPTIONAL { ?ev dec:property ?prop } }",
+        " dec:start ?start ; dec:end ?end . OPTIONAL { ?ev dec:property ?prop } }"
     )
-    related_rows = await select(
-        service,
+    related_query = (
         f"SELECT ?clause ?other ?link ?score ?method ?odecl ?opos WHERE {{ {where} "
         "{ ?link dec:source ?clause ; dec:target ?other } UNION { ?link dec:target ?clause ; dec:source ?other } "
         "UNION { ?clause dec:relatedClause ?other } UNION { ?other dec:relatedClause ?clause } "
         "FILTER(?other != ?clause) "
         "OPTIONAL { ?link dec:score ?score } OPTIONAL { ?link dec:method ?method } "
-        "OPTIONAL { ?other dec:partOf ?odecl } OPTIONAL { ?other dec:position ?opos } }",
+        "OPTIONAL { ?other dec:partOf ?odecl } OPTIONAL { ?other dec:position ?opos } }"
+    )
+    base_rows, fact_rows, evidence_rows, related_rows = await asyncio.gather(
+        *(select(service, q) for q in (base_query, fact_query, evidence_query, related_query))
     )
     wanted: set[str] = set()
     for row in fact_rows:
@@ -770,11 +770,13 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
             context["previous"] = next((r["c"].value for r in rows if _int(r["pos"]) == position - 1), None)
             context["next"] = next((r["c"].value for r in rows if _int(r["pos"]) == position + 1), None)
         return render(request, "clause.html", **context)
-    groups, per_year = await pointing_clauses(service, this, linker)
+    (groups, per_year), declarations = await asyncio.gather(
+        pointing_clauses(service, this, linker), pointing_declarations(service, this, linker)
+    )
     context["groups"] = groups
     context["clause_count"] = sum(len(g.clauses) for g in groups)
     context["chart"] = bar_chart(per_year) if per_year else Markup("")
-    context["declarations"] = await pointing_declarations(service, this, linker)
+    context["declarations"] = declarations
     return render(request, "resource.html", **context)
 
 
