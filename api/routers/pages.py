@@ -149,6 +149,8 @@ def fallback_label(iri: str, base_iri: str) -> str:
         if type_ in ("clause", "evidence") and "/" in key:
             doc, _, n = key.rpartition("/")
             return f"{TYPE_NAMES.get(type_, type_).lower()} {n} of {doc}"
+        if type_ == "clause-link":
+            return f"clause link {key}"
         return key.replace("-", " ")
     return curie(iri)
 
@@ -722,6 +724,14 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
             and isinstance(t.subject, ox.NamedNode)
         )
     )
+    unlabelled = {
+        term.value
+        for t in triples
+        for term in (t.subject, t.object)
+        if isinstance(term, ox.NamedNode) and term.value not in linker.labels and type_of(term.value, base)
+    }
+    if unlabelled:
+        linker.labels.update(await labels_for(service, unlabelled))
     this = ref.iri
     own = [t for t in triples if isinstance(t.subject, ox.NamedNode) and t.subject.value == this]
 
@@ -743,6 +753,7 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
     }
     if ref.type == "declaration":
         context["clauses"] = await clause_views(service, linker, declaration=this)
+        context["highlighted"] = any(seg.spans for c in context["clauses"] for seg in c.segments)
         context["cites"], context["cited_by"] = await citations(service, this, linker)
         context["date"] = next((o.value for o in own_values(DCT + "date")), "")
         context["meta"] = [
@@ -758,6 +769,7 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
     if ref.type == "clause":
         views = await clause_views(service, linker, clause=this)
         context["clauses"] = views
+        context["highlighted"] = any(seg.spans for c in views for seg in c.segments)
         declaration = next((o.value for o in own_values(str(DEC.partOf)) if isinstance(o, ox.NamedNode)), None)
         context["declaration"] = declaration
         if declaration and views:
