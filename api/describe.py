@@ -329,8 +329,13 @@ DOCUMENT_PREFIXES: dict[str, str] = {
 
 
 def serialize(triples: list[ox.Triple], form: RdfForm) -> bytes:
-    """``triples`` in ``form`` (Turtle with our prefixes)."""
-    prefixes = DOCUMENT_PREFIXES if form.format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
+    """``triples`` in ``form`` (Turtle and RDF/XML with those of our prefixes the triples use)."""
+    prefixes = None
+    if form.format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML):
+        iris = {term.value for t in triples for term in (t.subject, t.predicate, t.object)
+                if isinstance(term, ox.NamedNode)}
+        iris |= {t.object.datatype.value for t in triples if isinstance(t.object, ox.Literal)}
+        prefixes = {name: ns for name, ns in DOCUMENT_PREFIXES.items() if any(i.startswith(ns) for i in iris)}
     data = ox.serialize(triples, format=form.format, prefixes=prefixes)
     assert data is not None
     return data
