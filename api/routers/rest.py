@@ -41,6 +41,7 @@ from api.queries import (
     Kind,
     NamedQuery,
     Parameter,
+    QueryFileError,
     iri_term,
     load_queries,
     rows_of,
@@ -362,8 +363,6 @@ def build_router(folder: Path = QUERIES_DIR) -> APIRouter:
     for query in queries.values():
         clash = sorted(set(query.fields) & set(ENVELOPE))
         if clash:
-            from api.queries import QueryFileError
-
             raise QueryFileError(f"{query.path}:1: result fields may not be named {', '.join(clash)}",
                                  file=str(query.path), line=1)
         router.add_api_route(
