@@ -77,16 +77,18 @@ def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
     paragraphs: list[str] = []
     previous_last_line = ""
     for block, after_page_break in _blocks(lines):
-        unwrapped = _unwrap(block, vocabulary, full_line)
-        first, rest = unwrapped[0], unwrapped[1:]
-        if paragraphs and (
-            continues(paragraphs[-1], first)
-            or (after_page_break and _runs_on(previous_last_line, paragraphs[-1], first, full_line))
-        ):
-            paragraphs[-1] = join_lines(paragraphs[-1], first, vocabulary)
-        else:
-            paragraphs.append(first)
-        paragraphs.extend(rest)
+        for index, line in enumerate(block):
+            if index == 0:  # a new block: a paragraph of its own unless it continues the one before the gap
+                join = bool(paragraphs) and (
+                    continues(paragraphs[-1], line)
+                    or (after_page_break and _runs_on(previous_last_line, paragraphs[-1], line, full_line))
+                )
+            else:  # a line of the block: a wrapped line unless it starts a list item or another heading
+                join = not LIST_MARKER_RE.match(line) and not _stacked_heading(paragraphs[-1], block[index - 1], line, full_line)
+            if join:
+                paragraphs[-1] = join_lines(paragraphs[-1], line, vocabulary)
+            else:
+                paragraphs.append(line)
         previous_last_line = block[-1]
     return "\n\n".join(p for p in paragraphs if p)
 
@@ -196,27 +198,19 @@ def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], fr
     return words, known
 
 
-def _unwrap(block: list[str], vocabulary: tuple[Counter[str], frozenset[str]], full_line: int | None) -> list[str]:
-    """The paragraphs of one block: wrapped lines joined; a line opening with a list marker starts a new one, and
-    so does a heading line under another heading line (a title over a place-and-date line), unless the two are one
-    heading wrapped: the upper one fills the line, the lower one opens with a small word ("... COOPERATION / ON
-    MIGRATION ISSUES"), or both are in capitals without a date below ("... ON MIGRATION / ISSUES")."""
-    paragraphs: list[str] = []
-    previous = ""
-    for line in block:
-        stacked_heading = (
-            heading_like(previous)
-            and heading_like(line)
-            and not (full_line and len(previous) >= full_line * _FULL_LINE_SHARE)
-            and line.split()[0].lower() not in _SMALL_WORDS
-            and not (_capitals(previous) and _capitals(line) and not re.search(r"\d", line))
-        )
-        if paragraphs and not LIST_MARKER_RE.match(line) and not stacked_heading:
-            paragraphs[-1] = join_lines(paragraphs[-1], line, vocabulary)
-        else:
-            paragraphs.append(line)
-        previous = line
-    return paragraphs
+def _stacked_heading(paragraph: str, previous: str, line: str, full_line: int | None) -> bool:
+    """Whether ``line`` is a heading of its own under the heading ``paragraph`` (a title over a place-and-date line)
+    rather than the same heading wrapped: it is not when the line above fills the line, the lower one opens with a
+    small word ("... COOPERATION / ON MIGRATION ISSUES"), or both are in capitals without a date below ("... ON
+    MIGRATION / ISSUES")."""
+    return (
+        heading_like(paragraph)
+        and heading_like(line)
+        and not (full_line and len(previous) >= full_line * _FULL_LINE_SHARE)
+        and not line[0].islower()
+        and line.split()[0].lower() not in _SMALL_WORDS
+        and not (_capitals(previous) and _capitals(line) and not re.search(r"\d", line))
+    )
 
 
 def _capitals(line: str) -> bool:
@@ -277,7 +271,7 @@ def continues(previous: str, following: str) -> bool:
         return True
     if previous.endswith(","):
         return False  # UN preambular paragraphs end with a comma
-    if LIST_MARKER_RE.match(previous):
+    if LIST_MARKER_RE.match(previous) or heading_like(previous):
         return False
     # A long prose paragraph cut off mid-sentence, before a capitalised word (a name that continues).
     words = previous.split()
