@@ -199,3 +199,16 @@ def test_declaration_page_in_headless_chromium(server: str, tmp_path: Path) -> N
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(target) / "declaration-page.png")
+
+
+def test_links_go_to_our_pages_or_http_iris_only() -> None:
+    from api.routers.pages import Linker
+
+    linker = Linker("https://w3id.org/declarations/", "/root")
+    assert linker.href(ID + "topic/remittances") == "/root/doc/topic/remittances"
+    assert linker.href(DEC + "Clause") == "/root/ontology#Clause"
+    assert linker.href("http://www.wikidata.org/entity/Q96") == "http://www.wikidata.org/entity/Q96"
+    assert linker.href("javascript:alert(1)") == ""
+    assert linker.label(ID + "clause/x/3") == "clause 3 of x"
+    linker.labels[ID + "declaration/x"] = "The X Declaration"
+    assert linker.label(ID + "clause/x/3") == "Clause 3 of The X Declaration"

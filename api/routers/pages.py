@@ -223,7 +223,12 @@ class Linker:
     terms: dict[str, str] = field(default_factory=dict)
 
     def href(self, iri: str) -> str:
-        return local_href(iri, self.base_iri, self.root) or iri
+        """Our page of ``iri``, or ``iri`` itself when it is an http(s) IRI of others (nothing for other schemes,
+        so data can never put a ``javascript:`` link on a page)."""
+        local = local_href(iri, self.base_iri, self.root)
+        if local is not None:
+            return local
+        return iri if iri.startswith(("http://", "https://")) else ""
 
     def label(self, iri: str) -> str:
         found = self.labels.get(iri) or self.terms.get(iri)
@@ -238,10 +243,6 @@ class Linker:
     def term(self, iri: str) -> str:
         """A property or class as people read it: its label when the ontology gives one, else a prefixed name."""
         return self.terms.get(iri) or FRIENDLY_NAMES.get(iri) or curie(iri)
-
-    def link(self, iri: str, text: str | None = None, cls: str = "") -> Markup:
-        attrs = f' class="{escape(cls)}"' if cls else ""
-        return Markup(f'<a href="{escape(self.href(iri))}"{attrs}>{escape(text or self.label(iri))}</a>')
 
     def type_name(self, iri: str) -> str | None:
         type_ = type_of(iri, self.base_iri)
