@@ -212,3 +212,23 @@ def test_links_go_to_our_pages_or_http_iris_only() -> None:
     assert linker.label(ID + "clause/x/3") == "clause 3 of x"
     linker.labels[ID + "declaration/x"] = "The X Declaration"
     assert linker.label(ID + "clause/x/3") == "Clause 3 of The X Declaration"
+
+
+def test_a_page_for_one_resource_of_every_type(server: str, store: ox.Store) -> None:
+    found = rows(store, 'SELECT ?t (SAMPLE(?s) AS ?one) WHERE { ?s ?p ?o . '
+                        f'FILTER(STRSTARTS(STR(?s), "{ID}")) '
+                        f'BIND(STRBEFORE(STRAFTER(STR(?s), "{ID}"), "/") AS ?t) }} GROUP BY ?t')
+    assert {"declaration", "clause", "topic", "state", "evidence", "forum", "meeting", "right"} <= {r["t"] for r in found}
+    for row in found:
+        soup = page(server, doc(row["one"]))
+        assert soup.select_one("h1").get_text(strip=True), row
+        assert httpx.get(server + doc(row["one"]) + ".ttl").status_code == 200
+
+
+def test_a_cited_declaration_lists_the_clauses_that_refer_to_it(server: str, store: ox.Store) -> None:
+    referring = rows(store, f"SELECT DISTINCT ?c ?d WHERE {{ ?c <{DEC}refersTo> ?d . ?d a <{DEC}Declaration> . "
+                            f"?c <{DEC}partOf> ?own FILTER(?own != ?d) }}")
+    assert referring, "no clause refers to a declaration in the built store"
+    for row in referring:
+        soup = page(server, doc(row["d"]))
+        assert soup.select_one(f'ul.clause-list a[href="{doc(row["c"])}"]') is not None

@@ -647,7 +647,7 @@ async def pointing_clauses(service: QueryService, iri: str, linker: Linker) -> t
     rows = await select(
         service,
         f"SELECT ?clause ?p ?decl ?pos ?text ?date WHERE {{ ?clause ?p <{check_iri(iri)}> ; dec:partOf ?decl ;"
-        " dec:position ?pos . FILTER(?p != rdf:type) OPTIONAL { ?clause dec:text ?text } "
+        " dec:position ?pos . FILTER(?p NOT IN (rdf:type, dec:partOf, dec:relatedClause)) OPTIONAL { ?clause dec:text ?text } "
         "OPTIONAL { ?decl dcterms:date ?date } }",
     )
     groups: dict[str, DeclarationGroup] = {}
@@ -755,7 +755,10 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
     if ref.type == "declaration":
         context["clauses"] = await clause_views(service, linker, declaration=this)
         context["highlighted"] = any(seg.spans for c in context["clauses"] for seg in c.segments)
-        context["cites"], context["cited_by"] = await citations(service, this, linker)
+        (context["cites"], context["cited_by"]), (groups, _) = await asyncio.gather(
+            citations(service, this, linker), pointing_clauses(service, this, linker)
+        )
+        context["groups"] = [g for g in groups if g.iri != this]
         context["date"] = next((o.value for o in own_values(DCT + "date")), "")
         context["meta"] = [
             (name, [o.value for o in own_values(str(prop)) if isinstance(o, ox.NamedNode)])
