@@ -427,3 +427,20 @@ SELECT ?d ?y ?t WHERE {
     everything, recent, recent_again, old, lima, injected = pool
     assert everything > recent == recent_again > 0 and old == everything
     assert lima == 1 and injected == 0
+
+
+def test_rest_calls_count_against_the_per_client_limit(built_store: Path) -> None:
+    """A client already running its limit of queries gets 429 from the REST lookup too."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(Settings(store=str(built_store), workers=1, max_queries_per_client=1))
+    with TestClient(app) as http:
+        assert http.get("/api/topics").status_code == 200
+        app.state.client_limiter.acquire("testclient")  # a query of this client still running
+        busy = http.get("/api/topics")
+        assert busy.status_code == 429 and busy.headers["content-type"] == PROBLEM
+        app.state.client_limiter.release("testclient")
+        assert http.get("/api/topics").status_code == 200
+        assert app.state.client_limiter.running("testclient") == 0

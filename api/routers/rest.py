@@ -33,7 +33,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import get_query_service, get_settings
+from api.deps import get_limiter, get_query_service, get_settings
 from api.negotiation import TABLE_FORMATS, choose
 from api.queries import (
     MAX_VALUE_LENGTH,
@@ -230,8 +230,14 @@ async def answer(request: Request, query: NamedQuery, values: dict[str, Any], li
                  format_param: str | None) -> Response:
     """The response of ``GET /api/{query.name}``; see the module docstring."""
     media_type = _media_type(request, format_param)
-    substitutions = await bind(request, query, values)
-    rows = await _run(request, query.sparql, query.fields, substitutions)
+    limiter = get_limiter(request)
+    client = request.client.host if request.client else "unknown"
+    limiter.acquire(client)  # the same per-client limit as /sparql (429 beyond)
+    try:
+        substitutions = await bind(request, query, values)
+        rows = await _run(request, query.sparql, query.fields, substitutions)
+    finally:
+        limiter.release(client)
     total = len(rows)
     page = rows[offset : offset + limit]
     links: list[str] = []
@@ -325,6 +331,8 @@ def _responses(query: NamedQuery) -> dict[int | str, dict[str, Any]]:
         404: {"description": "A parameter names no known resource.", "content": _PROBLEM},
         406: {"description": "No acceptable media type.", "content": _PROBLEM},
         422: {"description": "A parameter of the wrong kind or out of range.", "content": _PROBLEM},
+        429: {"description": "Too many queries of this client running at once.", "content": _PROBLEM},
+        503: {"description": "The query did not finish within the time limit.", "content": _PROBLEM},
     }
 
 
