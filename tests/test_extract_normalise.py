@@ -106,3 +106,16 @@ def test_pdf_page_edges_and_full_lines() -> None:
     assert paragraphs[1].startswith("We note the opening point,") and "Consequently, we agree." in paragraphs[1]
     assert paragraphs[2] == "We close."
     assert "Header" not in normalise(raw)
+
+
+def test_one_paragraph_per_line_without_blank_lines() -> None:
+    raw = SEED.read_text(encoding="utf-8")
+    assert normalise(raw.replace("\n\n", "\n")) == normalise(raw)
+    un_style = "The Assembly,\nRecalling its resolution,\nNoting the report,\n1. Decides to act;\n2. Requests a report."
+    assert normalise(un_style).split("\n\n") == [
+        "The Assembly,",
+        "Recalling its resolution,",
+        "Noting the report,",
+        "1. Decides to act;",
+        "2. Requests a report.",
+    ]

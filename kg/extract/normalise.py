@@ -46,6 +46,7 @@ _SUFFIXES = (
 )
 _MAX_HEADER_WORDS = 12
 _MAX_HEADING_WORDS = 16
+_MIN_PARAGRAPH_ENDS = 2
 _SMALL_WORDS = frozenset("a an and as at by for in of on or the to with de del la y et".split())
 _SENTENCE_OR_CLAUSE_END_RE = re.compile(r"[.;:,!?][\"'”’)\]]*$")
 _MAX_EDGE_WORDS = 25
@@ -83,8 +84,12 @@ def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
                     continues(paragraphs[-1], line)
                     or (after_page_break and _runs_on(previous_last_line, paragraphs[-1], line, full_line))
                 )
-            else:  # a line of the block: a wrapped line unless it starts a list item or another heading
-                join = not LIST_MARKER_RE.match(line) and not _stacked_heading(paragraphs[-1], block[index - 1], line, full_line)
+            else:  # a line of the block: a wrapped line unless it starts a list item, another heading or paragraph
+                join = not (
+                    LIST_MARKER_RE.match(line)
+                    or _stacked_heading(paragraphs[-1], block[index - 1], line, full_line)
+                    or _new_paragraph(paragraphs[-1], block, index, full_line)
+                )
             if join:
                 paragraphs[-1] = join_lines(paragraphs[-1], line, vocabulary)
             else:
@@ -196,6 +201,26 @@ def _vocabulary(text: str, known_words: Iterable[str]) -> tuple[Counter[str], fr
     words = Counter(w.lower() for w in re.findall(r"\w+(?:-\w+)*", unbroken))
     known = known_words if isinstance(known_words, frozenset) else frozenset(w.lower() for w in known_words)
     return words, known
+
+
+def _new_paragraph(paragraph: str, block: list[str], index: int, full_line: int | None) -> bool:
+    """Whether line ``index`` of a block starts a paragraph although no blank line comes before it.
+
+    Text with one paragraph per line (not hard-wrapped): after a line ending in sentence or clause punctuation, or
+    after a heading. Hard-wrapped text: after a short line (the last of its paragraph) ending a sentence, or a short
+    heading. Either way only when several lines of the block end so (a wrapped paragraph seldom has two), or after a
+    heading, and never before a line in lower case (which continues a sentence).
+    """
+    line, previous = block[index], block[index - 1]
+    if line[0].islower():
+        return False
+    short = full_line is None or len(previous) < full_line * _FULL_LINE_SHARE
+    if short and heading_like(paragraph) and not heading_like(line):
+        return True  # a title over the first paragraph
+    ends = _SENTENCE_OR_CLAUSE_END_RE if full_line is None else _SENTENCE_END_RE
+    if not short or not ends.search(previous):
+        return False
+    return sum(1 for other in block[:-1] if ends.search(other)) >= _MIN_PARAGRAPH_ENDS
 
 
 def _stacked_heading(paragraph: str, previous: str, line: str, full_line: int | None) -> bool:
