@@ -119,3 +119,7 @@ def test_one_paragraph_per_line_without_blank_lines() -> None:
         "1. Decides to act;",
         "2. Requests a report.",
     ]
+
+
+def test_markdown_heading_marks() -> None:
+    assert normalise("# JOINT STATEMENT\n\n## Preamble\n\nWe note.") == "JOINT STATEMENT\n\nPreamble\n\nWe note."

@@ -8,7 +8,8 @@ What documents carry and this module removes or repairs, deterministically:
 - words hyphenated across lines ("migra-" / "tion"), keeping real compounds ("gender-sensitive");
 - paragraphs split by a page break: a paragraph that ends without sentence-final punctuation and is followed by one
   that starts in lower case, or that continues a name, is joined to it;
-- hard-wrapped lines inside a paragraph (joined with a space), list items on consecutive lines (split).
+- hard-wrapped lines inside a paragraph (joined with a space), list items on consecutive lines (split),
+  paragraphs on consecutive lines, Markdown heading marks ("## ").
 
 The result has one paragraph per line, paragraphs separated by one blank line, no leading or trailing blank lines.
 
@@ -47,6 +48,7 @@ _SUFFIXES = (
 _MAX_HEADER_WORDS = 12
 _MAX_HEADING_WORDS = 16
 _MIN_PARAGRAPH_ENDS = 2
+_MARKDOWN_HEADING_RE = re.compile(r"^#{1,6}\s+")  # "## Title" in a Markdown file
 _SMALL_WORDS = frozenset("a an and as at by for in of on or the to with de del la y et".split())
 _SENTENCE_OR_CLAUSE_END_RE = re.compile(r"[.;:,!?][\"'”’)\]]*$")
 _MAX_EDGE_WORDS = 25
@@ -71,7 +73,10 @@ def normalise(text: str, *, known_words: Iterable[str] = ()) -> str:
     part of the word; the document's own words are used first. Deterministic and idempotent.
     """
     text = clean_characters(text)
-    lines = [" ".join(line.split()) if line != _PAGE_BREAK else line for line in text.replace("\f", "\n\f\n").split("\n")]
+    lines = [
+        _MARKDOWN_HEADING_RE.sub("", " ".join(line.split())) if line != _PAGE_BREAK else line
+        for line in text.replace("\f", "\n\f\n").split("\n")
+    ]
     lines = _drop_page_furniture(lines)
     full_line = _full_line_length(lines)
     vocabulary = _vocabulary(text, known_words)
