@@ -119,9 +119,10 @@ def test_declaration_page_shows_links_and_citations(server: str, store: ox.Store
 
 
 def test_topic_page_lists_clauses_over_time_with_a_chart(server: str, store: ox.Store) -> None:
-    topic = ID + "topic/migration"
-    expected = rows(store, f"SELECT DISTINCT ?c WHERE {{ ?c <http://purl.org/dc/terms/subject> <{topic}> ; "
-                           f"<{DEC}partOf> ?d }}")
+    topic = ID + "topic/migration-and-development"
+    # The topic's clauses and those of its narrower topics.
+    expected = rows(store, f"SELECT DISTINCT ?c WHERE {{ ?c <http://purl.org/dc/terms/subject> ?t ; <{DEC}partOf> ?d . "
+                           f"?t <http://www.w3.org/2004/02/skos/core#broader>* <{topic}> }}")
     soup = page(server, doc(topic))
     listed = {a["href"] for a in soup.select("ul.clause-list a.position")}
     assert listed == {doc(r["c"]) for r in expected}

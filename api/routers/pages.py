@@ -641,15 +641,26 @@ class DeclarationGroup:
     clauses: list[ClauseRef]
 
 
-async def pointing_clauses(service: QueryService, iri: str, linker: Linker) -> tuple[list[DeclarationGroup], dict[int, int]]:
-    """The clauses that point to ``iri`` (any property), grouped by declaration in date order, and how many per
-    year of the declaration's date."""
-    rows = await select(
-        service,
-        f"SELECT ?clause ?p ?decl ?pos ?text ?date WHERE {{ ?clause ?p <{check_iri(iri)}> ; dec:partOf ?decl ;"
-        " dec:position ?pos . FILTER(?p NOT IN (rdf:type, dec:partOf, dec:relatedClause)) OPTIONAL { ?clause dec:text ?text } "
-        "OPTIONAL { ?decl dcterms:date ?date } }",
+async def pointing_clauses(
+    service: QueryService, iri: str, linker: Linker, *, narrower: bool = False
+) -> tuple[list[DeclarationGroup], dict[int, int]]:
+    """The clauses that point to ``iri`` (any property but membership and clause links), grouped by declaration in
+    date order, and how many per year of the declaration's date. With ``narrower`` (topics), also the clauses
+    whose topic is narrower than ``iri`` (``skos:broader+``), shown as "narrower topic: ..."."""
+    query = (
+        f"SELECT ?clause ?p ?via ?decl ?pos ?text ?date WHERE {{ {{ ?clause ?p <{check_iri(iri)}> . "
+        "FILTER(?p NOT IN (rdf:type, dec:partOf, dec:relatedClause)) }"
     )
+    if narrower:
+        query += f" UNION {{ ?via skos:broader+ <{iri}> . ?clause dcterms:subject ?via . }}"
+    query += (
+        " ?clause dec:partOf ?decl ; dec:position ?pos . OPTIONAL { ?clause dec:text ?text } "
+        "OPTIONAL { ?decl dcterms:date ?date } }"
+    )
+    rows = await select(service, query)
+    vias = {r["via"].value for r in rows if "via" in r}
+    if vias:
+        linker.labels.update(await labels_for(service, vias - set(linker.labels)))
     groups: dict[str, DeclarationGroup] = {}
     clauses: dict[str, ClauseRef] = {}
     for row in rows:
@@ -661,7 +672,7 @@ async def pointing_clauses(service: QueryService, iri: str, linker: Linker) -> t
             text = row["text"].value if "text" in row else ""
             ref = clauses[clause] = ClauseRef(clause, _int(row["pos"]) or 0, text, [])
             group.clauses.append(ref)
-        name = linker.term(row["p"].value)
+        name = linker.term(row["p"].value) if "p" in row else f"narrower topic: {linker.label(row['via'].value)}"
         if name not in ref.props:
             ref.props.append(name)
     linker.labels.update(await labels_for(service, set(groups) - set(linker.labels)))
@@ -787,7 +798,8 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
             context["next"] = next((r["c"].value for r in rows if _int(r["pos"]) == position + 1), None)
         return render(request, "clause.html", **context)
     (groups, per_year), declarations = await asyncio.gather(
-        pointing_clauses(service, this, linker), pointing_declarations(service, this, linker)
+        pointing_clauses(service, this, linker, narrower=ref.type == "topic"),
+        pointing_declarations(service, this, linker),
     )
     context["groups"] = groups
     context["clause_count"] = sum(len(g.clauses) for g in groups)
