@@ -3,7 +3,8 @@
 Per document and field: precision, recall and F1 of (clause position, value) pairs; the table is printed (``pytest
 -s``) and is the assertion message when a target is missed. Targets (issue 3): clause boundaries exact on every
 document; speech acts and kinds at least 0.95; every other field F1 at least 0.9 on the seed and 0.85 on the others.
-Also: every span of every document points at the words it came from.
+A gold file marked ``"heldout": true`` was never tuned on: its scores are shown but only its clause boundaries are
+asserted. Also: every span of every document points at the words it came from.
 """
 
 from __future__ import annotations
@@ -138,11 +139,11 @@ def gold_values(gold: dict, text: str) -> dict[str, set[tuple[int, str]]]:
 
 
 def table(rows: Iterable[tuple[str, str, Score, float]]) -> str:
-    lines = [f"{'document':<40} {'field':<12} {'P':>6} {'R':>6} {'F1':>6} {'target':>7}  tp/fp/fn"]
+    lines = [f"{'document':<52} {'field':<12} {'P':>6} {'R':>6} {'F1':>6} {'target':>7}  tp/fp/fn"]
     for doc, field, s, target in rows:
         flag = "" if s.f1 >= target else "  <-- below target"
         lines.append(
-            f"{doc:<40} {field:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {target:7.2f}  "
+            f"{doc:<52} {field:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {target:7.2f}  "
             f"{s.tp}/{s.fp}/{s.fn}{flag}"
         )
     return "\n".join(lines)
@@ -183,18 +184,19 @@ def test_field_scores_meet_the_targets(results: dict) -> None:
     failed = False
     for case, (gold, declaration) in sorted(results.items()):
         g, f = gold_values(gold, declaration.text), found_values(declaration)
+        heldout = bool(gold.get("heldout"))
         for field in FIELDS:
             target = STRICT.get(field, 0.9 if case.startswith(SEED) else 0.85)
             s = score(g[field], f[field])
-            rows.append((case, field, s, target))
-            failed |= s.f1 < target
+            rows.append((case + (" (held out)" if heldout else ""), field, s, target))
+            failed |= s.f1 < target and not heldout  # a held-out document is measured, not a gate
         diff = differences(g, f)
         if diff:
             details.append(f"{case}:\n{diff}")
     report = table(rows)
     totals = {field: Score(*(sum(getattr(r[2], a) for r in rows if r[1] == field) for a in ("tp", "fp", "fn"))) for field in FIELDS}
     report += "\n" + "\n".join(
-        f"{'ALL (micro)':<40} {field:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}" for field, s in totals.items()
+        f"{'ALL (micro, held out included)':<52} {field:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}" for field, s in totals.items()
     )
     print("\n" + report + "\n\nDifferences from gold:\n" + "\n".join(details))
     assert not failed, "extraction quality below target:\n" + report + "\n\n" + "\n".join(details)
