@@ -186,7 +186,8 @@ class Parameter(_Strict):
             try:
                 return dt.date.fromisoformat(str(value))
             except ValueError:
-                raise BadParameter(f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}", parameter=name) from None
+                detail = f"{name}: expected a date YYYY-MM-DD, got {str(value)[:40]!r}"
+                raise BadParameter(detail, parameter=name) from None
         text = str(value)
         if not text:
             raise BadParameter(f"{name}: empty value", parameter=name)

@@ -199,7 +199,9 @@ def test_json_values_and_example_checks(tmp_path: Path) -> None:
     path.write_text(VALID.replace("{min_rows: 0}", "{min_rows: 2, max_rows: 3, contains: {s: 'http://a'}}"))
     query = load_query(path)
     assert example_failures(query, [{"s": "http://a"}, {"s": "http://b"}]) == []
-    assert example_failures(query, [{"s": "http://b"}]) == ["1 rows, expected at least 2", "no row with {'s': 'http://a'}"]
+    assert example_failures(query, [{"s": "http://b"}]) == [
+        "1 rows, expected at least 2", "no row with {'s': 'http://a'}"
+    ]
 
 
 def test_readme_lists_every_query_with_its_summary() -> None:

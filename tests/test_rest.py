@@ -55,7 +55,9 @@ def store_fingerprint(store: ox.Store) -> tuple[int, str]:
     return len(lines), hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
 
 
-def direct_rows(store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode | ox.Literal]) -> list[dict[str, Any]]:
+def direct_rows(
+    store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode | ox.Literal]
+) -> list[dict[str, Any]]:
     """The rows the store itself gives for ``query`` with ``bindings``, in the REST layer's JSON values."""
     result = store.query(query.sparql, use_default_graph_as_union=True,
                          substitutions={ox.Variable(k): v for k, v in bindings.items()} or None)
@@ -167,7 +169,8 @@ def test_actor_by_label_and_declaration_by_title(client: httpx.Client) -> None:
     assert by_label.status_code == by_key.status_code == 200
     assert by_label.json()["items"] == by_key.json()["items"]
     assert COMMUNIQUE in [i["declaration"] for i in by_key.json()["items"]]
-    title = client.get("/api/declaration", params={"declaration": "Special Communiqué on Cooperation on Migration Issues"})
+    title = client.get("/api/declaration",
+                       params={"declaration": "Special Communiqué on Cooperation on Migration Issues"})
     assert title.status_code == 200 and title.json()["total"] >= 10
 
 
@@ -296,7 +299,8 @@ def test_json_ld_context_makes_the_answer_rdf(client: httpx.Client) -> None:
     communique = rdflib.URIRef(COMMUNIQUE)
     dcterms = rdflib.Namespace("http://purl.org/dc/terms/")
     dec = rdflib.Namespace("https://w3id.org/declarations/ontology#")
-    assert (communique, dcterms.title, rdflib.Literal("Special Communiqué on Cooperation on Migration Issues")) in graph
+    title = rdflib.Literal("Special Communiqué on Cooperation on Migration Issues")
+    assert (communique, dcterms.title, title) in graph
     assert (communique, dcterms.date, rdflib.Literal("2010-02-23", datatype=rdflib.XSD.date)) in graph
     assert (communique, dec.place, rdflib.URIRef(ID_BASE + "place/mayan-riviera")) in graph
     inline = client.get("/api/declarations", headers={"Accept": "application/ld+json"})

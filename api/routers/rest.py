@@ -145,7 +145,11 @@ async def resolve(request: Request, parameter: Parameter, value: str) -> Any:
 # --- running -----------------------------------------------------------------------------------------------------
 
 
-async def _run(request: Request, sparql: str, fields: tuple[str, ...], substitutions: dict[str, Any]) -> list[dict[str, Any]]:
+async def _run(
+    request: Request, sparql: str, fields: tuple[str, ...], substitutions: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of ``sparql`` (JSON values, one member per field) with ``substitutions`` bound, through the app's
+    query service (checks, time limit, cache). Raises what :meth:`api.querying.QueryService.answer` raises."""
     service = get_query_service(request)
     answer = await service.answer(sparql, _JSON_RESULTS, substitutions=substitutions or None)
     data = b"".join([chunk async for chunk in answer.chunks])
@@ -408,7 +412,9 @@ def build_router(folder: Path = QUERIES_DIR) -> APIRouter:
                 }
                 for q in queries.values()
             ],
-            "documentation": str(request.url_for("swagger_ui_html")) if _has_route(request, "swagger_ui_html") else None,
+            "documentation": str(request.url_for("swagger_ui_html"))
+            if _has_route(request, "swagger_ui_html")
+            else None,
         })
 
     router.add_api_route("/api", index, methods=["GET"], name="rest_index", summary="The REST operations")
