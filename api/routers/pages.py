@@ -641,23 +641,44 @@ class DeclarationGroup:
     clauses: list[ClauseRef]
 
 
-async def pointing_clauses(
-    service: QueryService, iri: str, linker: Linker, *, narrower: bool = False
-) -> tuple[list[DeclarationGroup], dict[int, int]]:
+#: Most rows of clause lists a page asks for (a topic of a large corpus may have thousands of clauses; the
+#: counts and the chart still cover all of them).
+MAX_LISTED_ROWS = 600
+
+
+@dataclass
+class ClauseGroups:
+    """The clauses pointing to a resource: the listed ones grouped by declaration, clauses per year, the total."""
+
+    groups: list[DeclarationGroup]
+    per_year: dict[int, int]
+    total: int
+    listed: int
+
+
+async def pointing_clauses(service: QueryService, iri: str, linker: Linker, *, narrower: bool = False) -> ClauseGroups:
     """The clauses that point to ``iri`` (any property but membership and clause links), grouped by declaration in
-    date order, and how many per year of the declaration's date. With ``narrower`` (topics), also the clauses
-    whose topic is narrower than ``iri`` (``skos:broader+``), shown as "narrower topic: ..."."""
-    query = (
-        f"SELECT ?clause ?p ?via ?decl ?pos ?text ?date WHERE {{ {{ ?clause ?p <{check_iri(iri)}> . "
-        "FILTER(?p NOT IN (rdf:type, dec:partOf, dec:relatedClause)) }"
+    date order (the most recent :data:`MAX_LISTED_ROWS` rows), and how many per year of the declaration's date.
+    With ``narrower`` (topics), also the clauses whose topic is narrower than ``iri`` (``skos:broader+``), shown
+    as "narrower topic: ..."."""
+    pattern = (
+        f"{{ ?clause ?p <{check_iri(iri)}> . FILTER(?p NOT IN (rdf:type, dec:partOf, dec:relatedClause)) }}"
     )
     if narrower:
-        query += f" UNION {{ ?via skos:broader+ <{iri}> . ?clause dcterms:subject ?via . }}"
-    query += (
-        " ?clause dec:partOf ?decl ; dec:position ?pos . OPTIONAL { ?clause dec:text ?text } "
-        "OPTIONAL { ?decl dcterms:date ?date } }"
+        pattern += f" UNION {{ ?via skos:broader+ <{iri}> . ?clause dcterms:subject ?via . }}"
+    pattern += " ?clause dec:partOf ?decl . OPTIONAL { ?decl dcterms:date ?date }"
+    rows, counts = await asyncio.gather(
+        select(
+            service,
+            f"SELECT ?clause ?p ?via ?decl ?pos ?text ?date WHERE {{ {pattern} ?clause dec:position ?pos . "
+            f"OPTIONAL {{ ?clause dec:text ?text }} }} ORDER BY DESC(?date) ?decl ?pos LIMIT {MAX_LISTED_ROWS}",
+        ),
+        select(
+            service,
+            f"SELECT ?year (COUNT(DISTINCT ?clause) AS ?n) WHERE {{ {pattern} "
+            "BIND(SUBSTR(STR(?date), 1, 4) AS ?year) } GROUP BY ?year",
+        ),
     )
-    rows = await select(service, query)
     vias = {r["via"].value for r in rows if "via" in r}
     if vias:
         linker.labels.update(await labels_for(service, vias - set(linker.labels)))
@@ -677,12 +698,17 @@ async def pointing_clauses(
             ref.props.append(name)
     linker.labels.update(await labels_for(service, set(groups) - set(linker.labels)))
     ordered = sorted(groups.values(), key=lambda g: (g.date or "9999", linker.label(g.iri)))
-    per_year: dict[int, int] = defaultdict(int)
     for group in ordered:
         group.clauses.sort(key=lambda c: c.position)
-        if group.date[:4].isdigit():
-            per_year[int(group.date[:4])] += len(group.clauses)
-    return ordered, dict(per_year)
+    per_year: dict[int, int] = {}
+    total = 0
+    for row in counts:
+        n = _int(row.get("n")) or 0
+        total += n
+        year = row["year"].value if "year" in row else ""
+        if year.isdigit():
+            per_year[int(year)] = per_year.get(int(year), 0) + n
+    return ClauseGroups(ordered, per_year, total, len(clauses))
 
 
 async def pointing_declarations(service: QueryService, iri: str, linker: Linker) -> list[tuple[str, list[str], str]]:
@@ -766,10 +792,10 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
     if ref.type == "declaration":
         context["clauses"] = await clause_views(service, linker, declaration=this)
         context["highlighted"] = any(seg.spans for c in context["clauses"] for seg in c.segments)
-        (context["cites"], context["cited_by"]), (groups, _) = await asyncio.gather(
+        (context["cites"], context["cited_by"]), pointing = await asyncio.gather(
             citations(service, this, linker), pointing_clauses(service, this, linker)
         )
-        context["groups"] = [g for g in groups if g.iri != this]
+        context["groups"] = [g for g in pointing.groups if g.iri != this]
         context["date"] = next((o.value for o in own_values(DCT + "date")), "")
         context["meta"] = [
             (name, [o.value for o in own_values(str(prop)) if isinstance(o, ox.NamedNode)])
@@ -797,13 +823,14 @@ async def render_resource_page(request: Request, service: QueryService, ref: Res
             context["previous"] = next((r["c"].value for r in rows if _int(r["pos"]) == position - 1), None)
             context["next"] = next((r["c"].value for r in rows if _int(r["pos"]) == position + 1), None)
         return render(request, "clause.html", **context)
-    (groups, per_year), declarations = await asyncio.gather(
+    pointing, declarations = await asyncio.gather(
         pointing_clauses(service, this, linker, narrower=ref.type == "topic"),
         pointing_declarations(service, this, linker),
     )
-    context["groups"] = groups
-    context["clause_count"] = sum(len(g.clauses) for g in groups)
-    context["chart"] = bar_chart(per_year) if per_year else Markup("")
+    context["groups"] = pointing.groups
+    context["clause_count"] = pointing.total
+    context["listed"] = pointing.listed
+    context["chart"] = bar_chart(pointing.per_year) if pointing.per_year else Markup("")
     context["declarations"] = declarations
     return render(request, "resource.html", **context)
 
