@@ -120,3 +120,11 @@ def test_place_and_date_from_the_opening_formula() -> None:
 def test_bad_key_is_refused() -> None:
     with pytest.raises(BadInput, match="x.txt: key 'Not A Slug'"):
         extract_declaration("A TITLE\n\nWe note.", key="Not A Slug", source_name="x.txt")
+
+
+def test_missing_date_and_place_are_warned_about() -> None:
+    declaration = extract_declaration("A TITLE\n\nWe note the report.")
+    assert any("no date" in w for w in declaration.warnings)
+    assert any("no place" in w for w in declaration.warnings)
+    stated = extract_declaration("A TITLE\n\nWe note the report.", date=dt.date(2020, 1, 1), place="place/lima")
+    assert stated.warnings == []

@@ -95,6 +95,10 @@ def extract_declaration(
         declaration.adopters = [_stated_adopter(declaration, _iri(iri), lexicon) for iri in adopters]
     if declaration.meeting is None:
         declaration.meeting = _meeting_held(declaration, lexicon)
+    if declaration.date is None:
+        warnings.append("no date found in the text (state it with date=)")
+    if declaration.place is None:
+        warnings.append("no place of the reference data found in the text (state it with place=)")
     if key is not None and not _KEY_RE.match(key):
         raise BadInput(f"{name}: key {key!r} must be a lower-case slug (letters, digits, '-', '.')", file=name)
     declaration.key = key or default_key(declaration.title, declaration.date)
