@@ -92,3 +92,44 @@ def test_declaration_adopted_at_a_named_meeting() -> None:
     found = entities("We recall the Declaration adopted at the Fifth EU-LAC Summit.")
     assert ("declaration/lima-declaration-2008", "Declaration adopted at the Fifth EU-LAC Summit") in found
     assert ("meeting/eu-lac-summit-2008", "Fifth EU-LAC Summit") in found
+
+
+def test_lexicons_come_only_from_the_ontology_files(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
+    """A made-up act, place and topic in a folder of our own are what extraction then knows, and nothing else."""
+    from kg.extract import extract_declaration, kinds_of
+
+    (tmp_path / "reference").mkdir()
+    prefixes = (
+        "@prefix dec: <https://w3id.org/declarations/ontology#> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix id: <https://w3id.org/declarations/id/> .\n"
+    )
+    (tmp_path / "acts.ttl").write_text(
+        prefixes
+        + '<https://w3id.org/declarations/id/speech-act/proclaim> a skos:Concept, dec:CommissiveAct ;\n'
+        + '    skos:prefLabel "proclaim"@en ; dec:surfaceForm "proclaim", "proclaims" .\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "topics.ttl").write_text(
+        prefixes
+        + "<https://w3id.org/declarations/id/topic/tides> skos:inScheme <https://w3id.org/declarations/id/scheme/topics> ;\n"
+        + '    skos:prefLabel "tides"@en ; skos:hiddenLabel "tide"@en .\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "reference" / "places.ttl").write_text(
+        prefixes
+        + '<https://w3id.org/declarations/id/place/atlantis> a dec:Place ; skos:prefLabel "Atlantis"@en ;\n'
+        + "    dec:inCountry <https://w3id.org/declarations/id/state/poseidonia> .\n"
+        + '<https://w3id.org/declarations/id/state/poseidonia> a dec:State ; skos:prefLabel "Poseidonia"@en .\n',
+        encoding="utf-8",
+    )
+    lexicon = load_lexicon(tmp_path)
+    declaration = extract_declaration(
+        "A TITLE\n\nWe proclaim the tide of the year and note the migrants.\n\nAtlantis, 1 May 2020", lexicon=lexicon
+    )
+    [clause] = declaration.clauses
+    assert [a.lemma for a in clause.speech_acts] == ["proclaim"]  # "note" is not in this scheme and not governing
+    assert kinds_of(clause, lexicon) == {"https://w3id.org/declarations/ontology#Commitment"}
+    assert [t.concept.rsplit("/", 1)[1] for t in clause.topics] == ["tides"]
+    assert clause.entities == []  # no "migrants" in this reference data
+    assert declaration.place == ID_BASE + "place/atlantis" and declaration.country == ID_BASE + "state/poseidonia"
