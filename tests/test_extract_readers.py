@@ -184,3 +184,14 @@ def test_html_title_element_when_the_body_has_no_heading() -> None:
     assert html_to_text(markup) == "Lima Statement\n\nWe note the report."
     declaration = extract_declaration(markup, media_type="text/html")
     assert declaration.title == "Lima Statement" and len(declaration.clauses) == 1
+
+
+def test_html_in_a_declared_legacy_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.html"
+    path.write_bytes(
+        '<html><head><meta charset="iso-8859-1"></head><body><h1>Communiqué de Lima</h1><p>We note.</p></body></html>'.encode(
+            "latin-1"
+        )
+    )
+    text, media_type = read_document(path)
+    assert media_type == "text/html" and text.startswith("Communiqué de Lima")

@@ -89,7 +89,7 @@ def read_bytes(data: bytes, *, name: str | None = None, media_type: str | None =
         text = pdf_to_text(data, name=label)
     elif media_type in (HTML, "application/xhtml+xml"):
         media_type = HTML
-        text = html_to_text(_decode(data, label))
+        text = html_to_text(_decode_html(data, label))
     elif media_type.startswith("text/") or media_type == "application/octet-stream":
         media_type = TEXT
         text = _decode(data, label)
@@ -111,6 +111,20 @@ def _decode(data: bytes, label: str) -> str:
     if "\x00" in text:
         raise BadInput(f"{label}: binary data, not a text document", file=label)
     return text
+
+
+def _decode_html(data: bytes, label: str) -> str:
+    """HTML as UTF-8, else in the encoding it declares or that its bytes show (``<meta charset>``)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from bs4 import UnicodeDammit
+
+        markup = UnicodeDammit(data, is_html=True).unicode_markup
+        if markup is None:
+            raise BadInput(f"{label}: HTML in an encoding that cannot be recognised", file=label) from None
+        log.debug("%s: HTML decoded as %s", label, UnicodeDammit(data, is_html=True).original_encoding)
+        return markup
 
 
 def looks_like_html(text: str) -> bool:
