@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 from fastapi import Request
@@ -462,8 +461,3 @@ def base_iri_of(request: Request) -> str:
 def problem_headers(extra: dict[str, str] | None = None) -> dict[str, str]:
     """CORS and ``Vary`` for an error answer of a linked-data route."""
     return {**CORS_HEADERS, "Vary": "Accept", **(extra or {})}
-
-
-def json_dumps(value: Any) -> str:
-    """Compact JSON (for the pages' embedded data)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
