@@ -292,15 +292,17 @@ DESCRIBE_QUERY = """CONSTRUCT {{
   ?n ?lp ?label .
 }} WHERE {{
   {{ <{iri}> ?p ?o . OPTIONAL {{ FILTER(isBlank(?o)) ?o ?bp ?bo }} }}
-  UNION {{ ?s ?ip <{iri}> . FILTER(!isBlank(?s)) }}
+  UNION {{ SELECT ?s ?ip WHERE {{ ?s ?ip <{iri}> . FILTER(!isBlank(?s)) }} LIMIT 20000 }}
   UNION {{
-    {{ SELECT DISTINCT ?n WHERE {{ {{ <{iri}> ?x ?n }} UNION {{ ?n ?x <{iri}> }} FILTER(isIRI(?n)) }} }}
+    {{ SELECT DISTINCT ?n WHERE {{ {{ <{iri}> ?x ?n }} UNION {{ ?n ?x <{iri}> }} FILTER(isIRI(?n)) }} LIMIT 20000 }}
     ?n ?lp ?label .
     FILTER(?lp = rdfs:label || ?lp = skos:prefLabel || ?lp = dcterms:title)
   }}
 }}"""
 # (The neighbours are found first in a subquery: joining them with the labels directly made Oxigraph scan every
-# label of the store, 10-100 times slower.)
+# label of the store, 10-100 times slower. A hub with more than 20,000 incoming links or neighbours gets the first
+# 20,000 in its document, so one request cannot make the server write a document of millions of triples; the
+# SPARQL endpoint has all of them.)
 
 
 async def describe(service: QueryService, iri: str) -> list[ox.Triple]:
