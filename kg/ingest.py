@@ -15,6 +15,7 @@ name and the reason, and nothing of it reaches the store; the other files still 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,8 @@ SCHEME_FILES = ("speech-acts.ttl", "topics.ttl")
 SHAPES_FILE = "shapes.ttl"
 SHAPES_GRAPH = ONTOLOGY_GRAPH.rsplit("/", 1)[0] + "/shapes"
 _MAX_MESSAGES = 5
+#: Up to this many files, ingestion updates the links with each declaration (see :func:`ingest_files`).
+LINK_EACH_MAX = 20
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _CITING = (ox.NamedNode(str(DEC.refersTo)), ox.NamedNode("http://purl.org/spar/cito/cites"))
 
@@ -172,8 +175,11 @@ class Pipeline:
     """
 
     def __init__(self, ontology_dir: Path = ONTOLOGY_DIR, context: dict[str, list[ox.Quad]] | None = None) -> None:
+        from kg.extract import kinds_of, load_lexicon
         from kg.shapecheck import ShapeChecker
 
+        lexicon = load_lexicon()
+        self._kinds_of = functools.partial(kinds_of, lexicon=lexicon)
         if context is None:
             context = load_context(ontology_dir)
         self.context = context
@@ -200,7 +206,7 @@ class Pipeline:
 
         decl = extract_declaration(text, media_type=media_type, source_name=name, **metadata)  # type: ignore[arg-type]
         try:
-            quads = declaration_quads(decl)
+            quads = declaration_quads(decl, kinds_of=self._kinds_of)
         except ValueError as exc:
             raise BadInput(f"{name}: cannot be turned into RDF: {exc}", file=name) from exc
         self.check(quads, name=name, store=store)
@@ -269,9 +275,10 @@ def ingest_files(
     write could leave part of that batch behind. Declarations that replace one already stored always go through
     a transaction.
 
-    ``link=True`` keeps ``graph/links`` up to date (:mod:`kg.link`): each declaration's links are computed before
-    it is written and go into the same transaction (only the links that touch it change); after bulk writes the
-    links graph is rebuilt once. ``link_threshold``: lowest clause-link score (default: the setting's default).
+    ``link=True`` keeps ``graph/links`` up to date (:mod:`kg.link`): for up to :data:`LINK_EACH_MAX` files each
+    declaration's links are computed before it is written and go into the same transaction (only the links that
+    touch it change); after bulk writes or for more files the links graph is rebuilt once at the end, in its own
+    transaction. ``link_threshold``: lowest clause-link score (default: the setting's default).
     """
     paths = [Path(p) for p in paths]
     if len(paths) > 1 and ("key" in metadata or "title" in metadata):
@@ -279,6 +286,8 @@ def ingest_files(
     started = time.perf_counter()
     pipeline = pipeline or Pipeline()
     bulk_add = getattr(store, "bulk_add", None) if bulk else None
+    # Links per declaration read the whole store each time: for many files, rebuild them once at the end.
+    link_each = link and bulk_add is None and len(paths) <= LINK_EACH_MAX
     report = IngestReport()
     seen: dict[str, str] = {}
     pending: list[ox.Quad] = []
@@ -298,7 +307,7 @@ def ingest_files(
                 pending_count += 1
             else:
                 graphs = {prepared.graph: prepared.quads}
-                if link:
+                if link_each:
                     from kg.link import LINKS_GRAPH, links_after_ingest
 
                     graphs[LINKS_GRAPH] = links_after_ingest(
@@ -324,7 +333,7 @@ def ingest_files(
             pending, pending_count = [], 0
     if pending and bulk_add is not None:
         bulk_add(pending)
-    if link and bulk_add is not None and any(f.ok and not f.replaced for f in report.files):
+    if link and not link_each and any(f.ok for f in report.files):
         from kg.link import link_store
 
         link_store(store, threshold=link_threshold)
