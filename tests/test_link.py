@@ -12,6 +12,7 @@ from kg.link import ClauseInfo, Corpus, DeclarationInfo, Linker
 from kg.link.citations import CitationFinder
 from kg.link.linker import LinkSet, Scorer, shared_forums, touches
 from kg.link.similarity import (
+    METHODS,
     combine,
     content_words,
     dot,
@@ -276,3 +277,18 @@ def test_shared_forums_count_a_meeting_for_its_forum() -> None:
     shares = ox.NamedNode(str(DEC.sharesForumWith))
     assert {(t.subject.value, t.object.value) for t in triples if t.predicate == shares} == {
         (D + "a-2010", D + "b-2011"), (D + "b-2011", D + "a-2010")}
+
+
+def test_indexed_pairs_equal_the_brute_force_ones() -> None:
+    scorer = Scorer(CORPUS)
+    every = scorer.pairs()  # threshold 0: all cross pairs, each scored by Scorer.pair
+    for method in ("topic", "lexical", "combined"):
+        for threshold in (0.05, 0.2, 0.4):
+            fast = scorer.pairs(method=method, threshold=threshold)
+            slow = [p for p in every if p.score(method) >= threshold]
+            assert [(p.source, p.target) for p in fast] == [(p.source, p.target) for p in slow]
+            assert all(abs(f.score(m) - s.score(m)) < 1e-6 for f, s in zip(fast, slow) for m in METHODS)
+    involving = scorer.pairs(D + "new-2012", threshold=0.05)
+    assert involving and all(D + "new-2012" in (p.source.rsplit("/", 1)[0].replace("clause", "declaration"),
+                                                 p.target.rsplit("/", 1)[0].replace("clause", "declaration"))
+                             for p in involving)

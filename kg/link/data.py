@@ -36,16 +36,19 @@ SELECT ?c ?d ?pos ?text WHERE {
   OPTIONAL { ?c dec:position ?pos }
   OPTIONAL { ?c dec:text ?text }
 }"""
-_Q_CLAUSE_FACTS = _PREFIXES + """
-SELECT ?c ?p ?o WHERE {
-  ?c dec:partOf ?d ; ?p ?o .
-  VALUES ?p { dcterms:subject dec:refersTo dec:mentions }
-}"""
+# Not from the links graph: the linker's own output (clause references it resolved) is not its input.
+_Q_CLAUSE_FACTS = _PREFIXES + f"""
+SELECT DISTINCT ?c ?p ?o WHERE {{
+  GRAPH ?g {{ ?c ?p ?o . VALUES ?p {{ dcterms:subject dec:refersTo dec:mentions }} }}
+  FILTER (?g != <{LINKS_GRAPH}>)
+  ?c dec:partOf ?d .
+}}"""
 _Q_BROADER = _PREFIXES + """
 SELECT DISTINCT ?n ?b WHERE { { ?n skos:broader ?b } UNION { ?b skos:narrower ?n } ?n a dec:Topic . ?b a dec:Topic . }"""
 _Q_MEETINGS = _PREFIXES + """
 SELECT ?x ?k ?f WHERE { ?x a ?k . VALUES ?k { dec:Forum dec:Meeting } OPTIONAL { ?x dec:meetingOf ?f } }"""
 
+_OVERLAY_GRAPH = ox.NamedNode("urn:x-kg-link:overlay")
 _LABELS = {PREFIXES["dcterms"] + "title", PREFIXES["rdfs"] + "label", PREFIXES["skos"] + "prefLabel",
            PREFIXES["skos"] + "altLabel"}
 _DATE = PREFIXES["dcterms"] + "date"
@@ -120,11 +123,10 @@ def declaration_key(iri: str) -> str:
 
 
 def _rows(source: Store | ox.Store, query: str) -> Iterable[ox.QuerySolution]:
-    """Solutions of ``query`` over every graph but the links graph (the linker's own output is not its input)."""
+    """Solutions of ``query``, the default graph being the union of the named graphs."""
     if isinstance(source, ox.Store):
         return source.query(query, use_default_graph_as_union=True)  # type: ignore[return-value]
-    graphs = [ox.NamedNode(g) for g in source.graph_names() if g != LINKS_GRAPH]
-    return source.query(query, default_graph=graphs)  # type: ignore[return-value,arg-type]
+    return source.query(query)  # type: ignore[return-value]
 
 
 def _read_documents(source: Store | ox.Store, corpus: Corpus) -> None:
@@ -197,7 +199,7 @@ def overlay(corpus: Corpus, declaration: str, quads: Sequence[ox.Quad] | None) -
     if not quads:
         return out
     scratch = ox.Store()
-    scratch.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
+    scratch.extend(ox.Quad(q.subject, q.predicate, q.object, _OVERLAY_GRAPH) for q in quads)
     piece = Corpus()
     _read_documents(scratch, piece)
     # Reference facts the new graph points at (a meeting's forum, the labels of a cited declaration) stay those of

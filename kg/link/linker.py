@@ -103,6 +103,15 @@ class LinkSet:
     def triples(self) -> list[ox.Triple]:
         """The links as triples, in a fixed order (no blank nodes: the same links give the same triples)."""
         out: set[ox.Triple] = set()
+        nodes: dict[str, ox.NamedNode] = {}
+
+        def node(iri: str) -> ox.NamedNode:
+            found = nodes.get(iri)
+            if found is None:
+                found = nodes[iri] = ox.NamedNode(iri)
+            return found
+
+        method = ox.Literal(self.method)
         for c in self.citations:
             out.add(ox.Triple(ox.NamedNode(c.source), _CITES, ox.NamedNode(c.target)))
             if c.new_reference:
@@ -111,19 +120,23 @@ class LinkSet:
             out.add(ox.Triple(ox.NamedNode(a), _SHARES_FORUM, ox.NamedNode(b)))
             out.add(ox.Triple(ox.NamedNode(b), _SHARES_FORUM, ox.NamedNode(a)))
         for p in self.pairs:
-            link, source, target = ox.NamedNode(p.iri), ox.NamedNode(p.source), ox.NamedNode(p.target)
+            link, source, target = ox.NamedNode(p.iri), node(p.source), node(p.target)
             out.update(
                 [
                     ox.Triple(link, _RDF_TYPE, _CLAUSE_LINK),
                     ox.Triple(link, _SOURCE, source),
                     ox.Triple(link, _TARGET, target),
                     ox.Triple(link, _SCORE, ox.Literal(f"{p.score(self.method):.4f}", datatype=_XSD_DOUBLE)),
-                    ox.Triple(link, _METHOD, ox.Literal(self.method)),
+                    ox.Triple(link, _METHOD, method),
                     ox.Triple(source, _RELATED, target),
                     ox.Triple(target, _RELATED, source),
                 ]
             )
-        return sorted(out, key=str)
+        return sorted(out, key=_sort_key)
+
+
+def _sort_key(t: ox.Triple) -> tuple[str, str, str]:
+    return (t.subject.value, t.predicate.value, t.object.value)  # type: ignore[union-attr]
 
 
 def touches(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, key: str) -> bool:
@@ -155,16 +168,24 @@ class Scorer:
         if embedder is not None:
             vectors = embedder([c.text for c in clauses])
             self.embedding = {c.iri: v for c, v in zip(clauses, vectors, strict=True)}
+        self._rank = {c.iri: self._rank_of(c) for c in clauses}
+        # Inverted indexes: feature -> [(clause number, weight)], to score only pairs that share something.
+        self._postings: tuple[dict[str, list[tuple[int, float]]], ...] = ({}, {})
+        for n, c in enumerate(clauses):
+            for index, vectors_ in zip(self._postings, (self.topic, self.lexical), strict=True):
+                for feature, weight in vectors_[c.iri].items():
+                    index.setdefault(feature, []).append((n, weight))
+
+    def _rank_of(self, c: ClauseInfo) -> tuple[str, str]:
+        d = self.corpus.declarations.get(c.declaration)
+        day = d.first_date if d is not None else None
+        return (day.isoformat() if day else "9999", c.iri)
 
     def _order(self, a: ClauseInfo, b: ClauseInfo) -> tuple[ClauseInfo, ClauseInfo]:
         """Earlier declaration first (by date, then IRI), then by clause IRI."""
-
-        def rank(c: ClauseInfo) -> tuple[str, str]:
-            d = self.corpus.declarations.get(c.declaration)
-            day = d.first_date if d is not None else None
-            return (day.isoformat() if day else "9999", c.iri)
-
-        return (a, b) if rank(a) <= rank(b) else (b, a)
+        ra = self._rank.get(a.iri) or self._rank_of(a)
+        rb = self._rank.get(b.iri) or self._rank_of(b)
+        return (a, b) if ra <= rb else (b, a)
 
     def pair(self, a: ClauseInfo, b: ClauseInfo) -> ClausePair:
         """The scores of two clauses (in link order: the earlier declaration's clause is the source)."""
@@ -179,18 +200,48 @@ class Scorer:
         return ClausePair(a.iri, b.iri, round(topic, 6), round(lexical, 6),
                           round(combine(topic, lexical, self.topic_weight), 6), embedding)
 
-    def pairs(self, involving: str | None = None) -> list[ClausePair]:
-        """Every pair of clauses of two different declarations (with ``involving``: where one clause is of that
-        declaration), sorted."""
-        out = []
+    def pairs(self, involving: str | None = None, *, method: str = "combined", threshold: float = 0.0) -> list[ClausePair]:
+        """Pairs of clauses of two different declarations (with ``involving``: where one clause is of that
+        declaration) whose ``method`` score reaches ``threshold``, sorted.
+
+        With a positive threshold and no embeddings, only pairs that share a word or a (broader) topic are looked
+        at, through inverted indexes; the scores are the same as :meth:`pair` gives.
+        """
         clauses = self.clauses
-        for i, a in enumerate(clauses):
-            for b in clauses[i + 1:]:
-                if a.declaration == b.declaration:
+        if threshold <= 0.0 or method == "embedding":
+            out = []
+            for i, a in enumerate(clauses):
+                for b in clauses[i + 1:]:
+                    if a.declaration == b.declaration:
+                        continue
+                    if involving is not None and involving not in (a.declaration, b.declaration):
+                        continue
+                    pair = self.pair(a, b)
+                    if pair.score(method) >= threshold:
+                        out.append(pair)
+            return sorted(out)
+        out = []
+        topic_index, lexical_index = self._postings
+        for n, a in enumerate(clauses):
+            if involving is not None and a.declaration != involving:
+                continue
+            sums: tuple[dict[int, float], dict[int, float]] = ({}, {})
+            for acc, index, vector in ((sums[0], topic_index, self.topic[a.iri]),
+                                       (sums[1], lexical_index, self.lexical[a.iri])):
+                for feature, weight in vector.items():
+                    for m, other in index[feature]:
+                        acc[m] = acc.get(m, 0.0) + weight * other
+            for m in sums[0].keys() | sums[1].keys():
+                b = clauses[m]
+                if b.declaration == a.declaration or (m < n and (involving is None or b.declaration == involving)):
+                    continue  # same declaration, or a pair already seen from the other side
+                topic = max(0.0, min(1.0, sums[0].get(m, 0.0)))
+                lexical = max(0.0, min(1.0, sums[1].get(m, 0.0)))
+                combined = combine(topic, lexical, self.topic_weight)
+                if {"topic": topic, "lexical": lexical, "combined": combined}[method] < threshold:
                     continue
-                if involving is not None and involving not in (a.declaration, b.declaration):
-                    continue
-                out.append(self.pair(a, b))
+                first, second = self._order(a, b)
+                out.append(ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6), round(combined, 6)))
         return sorted(out)
 
 
@@ -252,7 +303,7 @@ class Linker:
             others = [c for c in corpus.clauses.values() if c.declaration != involving]
             citations = sorted(set(finder.find(own)) | set(finder.find(others, target=involving)))
         scorer = self.scorer(corpus)
-        pairs = [p for p in scorer.pairs(involving) if p.score(self.method) >= self.threshold]
+        pairs = scorer.pairs(involving, method=self.method, threshold=self.threshold)
         return LinkSet(citations, shared_forums(corpus, involving), pairs, self.method)
 
     # -- against a store -------------------------------------------------------------------------------------
@@ -277,7 +328,7 @@ class Linker:
         drop = {t.subject for t in old if t.predicate in (_SOURCE, _TARGET) and touches(t.object, key)}
         kept = [t for t in old if not _owned(t, key) and t.subject not in drop]
         fresh = self.links(corpus, involving=iri).triples() if quads else []
-        return sorted(set(kept) | set(fresh), key=str)
+        return sorted(set(kept) | set(fresh), key=_sort_key)
 
     def write(self, store: Store, triples: Iterable[ox.Triple]) -> int:
         """Replace ``graph/links`` with ``triples`` (one transaction); returns how many were written."""
