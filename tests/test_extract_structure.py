@@ -85,3 +85,22 @@ def test_stacked_heading_lines_and_the_title() -> None:
     assert layout.date_line.text == "Brussels, 26 January 2013"
     # A title wrapped over two lines in capitals stays one heading.
     assert normalise("SPECIAL COMMUNIQUÉ ON MIGRATION\nISSUES\n\nWe note.") == "SPECIAL COMMUNIQUÉ ON MIGRATION ISSUES\n\nWe note."
+
+
+def test_un_front_matter_in_sentence_case() -> None:
+    raw = (
+        "United Nations\nGeneral Assembly\n\nResolution adopted by the General Assembly on 19 December 2016\n\n"
+        "71/237. International migration and development\n\nThe General Assembly,\n\n"
+        "Recalling its resolutions,\n\n1. Decides to convene a dialogue;\n\n2. Also decides that the dialogue shall address:\n\n"
+        "(a) The protection of the human rights of all migrants;\n\n65th plenary meeting\n19 December 2016\n"
+    )
+    layout = segment(normalise(raw))
+    assert layout.title.text == "71/237. International migration and development"
+    assert layout.opening.text == "The General Assembly,"
+    assert [(c.label, c.section) for c in layout.clauses] == [
+        (None, "preamble"),
+        ("1.", "operative"),
+        ("2.", "operative"),
+        ("(a)", "operative"),
+    ]
+    assert layout.date_line.text == "Resolution adopted by the General Assembly on 19 December 2016"

@@ -103,10 +103,14 @@ def _inner(tokens: Sequence[Token], match: Match, lexicon: Lexicon) -> list[Enti
         return []
     inside = tokens[match.first : match.last]
     out = []
-    for index in range(1, len(inside)):
+    index = 1
+    while index < len(inside):
         found = lexicon.entity_matcher.match_at(inside, index)
         if found is not None and found.values & related:
             out.extend(_mentions(found.values & related, Span(found.start, found.end), lexicon))
+            index = found.last
+        else:
+            index += 1
     return out
 
 

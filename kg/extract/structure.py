@@ -109,9 +109,9 @@ def is_opening(text: str) -> bool:
 def segment(text: str) -> Layout:
     """Classify the paragraphs of a normalised text.
 
-    Leading headings come before the clauses; the title is the longest of them (the first on a tie). The opening
-    formula is the first paragraph, before any clause, that starts with "We" or "The" and ends with a colon or a
-    comma. The place-and-date line is the first such line at the top or the last at the end. Every other paragraph
+    Leading headings come before the clauses (before an opening formula, any short line without final punctuation
+    is one); the title is chosen among them by :func:`_title`. The opening formula is the first paragraph, before any
+    clause, that starts with "We" or "The" and ends with a colon or a comma. The place-and-date line is the first such line at the top or the last at the end. Every other paragraph
     after the title and opening is a clause, except headings. In UN style (unnumbered paragraphs ending with a comma
     followed by numbered ones) clauses get sections "preamble" and "operative".
     """
@@ -119,12 +119,15 @@ def segment(text: str) -> Layout:
     leading_headings: list[Paragraph] = []
     date_lines: list[Paragraph] = []
     blocks: list[Paragraph] = []
-    for paragraph in layout.paragraphs:
+    opening_index = _opening_index(layout.paragraphs)
+    for index, paragraph in enumerate(layout.paragraphs):
         body = paragraph.text
-        if not blocks and layout.opening is None and is_opening(body):
+        if index == opening_index:
             layout.opening = paragraph  # may carry the place and date ("We, the Ministers, meeting in Lima on ...:")
         elif is_date_line(body):
             date_lines.append(paragraph)
+        elif opening_index is not None and index < opening_index:
+            leading_headings.append(paragraph)  # front matter: whatever its case ("71/237. International migration")
         elif is_heading(body):
             if not blocks and layout.opening is None:
                 leading_headings.append(paragraph)
@@ -146,6 +149,26 @@ def segment(text: str) -> Layout:
         blocks.sort(key=lambda p: p.start)
     layout.clauses = _clauses(blocks)
     return layout
+
+
+def _opening_index(items: list[Paragraph]) -> int | None:
+    """The index of the opening formula: the first paragraph that is one and has only front matter before it
+    (headings, place-and-date lines, short lines without final punctuation such as "71/237. International migration
+    and development")."""
+    for index, paragraph in enumerate(items):
+        if is_opening(paragraph.text):
+            return index
+        if not (is_heading(paragraph.text) or is_date_line(paragraph.text) or _front_matter(paragraph.text)):
+            return None
+    return None
+
+
+def _front_matter(text: str) -> bool:
+    return (
+        not LIST_MARKER_RE.match(text)
+        and len(text.split()) <= _MAX_HEADING_WORDS
+        and not _SENTENCE_PUNCT_END_RE.search(text)
+    )
 
 
 def _title(headings: list[Paragraph]) -> Paragraph:
