@@ -23,8 +23,10 @@ Server differences handled here (Virtuoso 7.2 from Debian is the one we test):
   none that large (the largest are OWL lists and restrictions).
 - Virtuoso names blank nodes ``nodeID://b123`` in results, which is not a valid blank node label; they are renamed
   (injectively) before parsing.
-- Virtuoso answers a query that ran over its ``MaxQueryExecutionTime`` with a *partial* result and an ``X-SQL-State``
-  header; that is turned into :class:`kg.errors.QueryTimeout` rather than a silently truncated answer.
+- Every query carries the time limit as ``timeout`` (milliseconds), which Virtuoso enforces on the server, so an
+  overrunning query is stopped there and not only abandoned by us. Virtuoso then answers with a *partial* result
+  and an ``X-SQL-State`` header (as it does past its ``MaxQueryExecutionTime``); that is turned into
+  :class:`kg.errors.QueryTimeout` rather than a silently truncated answer.
 - Virtuoso's implicit default graph is the union of *all* its graphs, including its own system graphs (``virtrdf:``
   and a few more, about 2,500 triples in a fresh database), and its DESCRIBE finds nothing over it; Fuseki's is a
   graph of its own. So a query that names no dataset is sent with our graphs (:meth:`RemoteStore.graph_names`) as
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import re
 import socket
 import uuid
@@ -348,7 +351,7 @@ class RemoteStore(Store):
         sw = SPARQLWrapper(url, agent="declarations-kg")
         sw.setMethod(POST)
         sw.setRequestMethod(URLENCODED)
-        sw.setTimeout(max(1, int(round(timeout if timeout is not None else self.timeout))))
+        sw.setTimeout(max(1, math.ceil(timeout if timeout is not None else self.timeout)))  # whole seconds
         sw.setOnlyConneg(True)  # no `format=`/`output=` parameters: the Accept header decides
         if self.user is not None:
             sw.setHTTPAuth(DIGEST)
@@ -404,7 +407,8 @@ class RemoteStore(Store):
         ``named-graph-uri``. Without them the server's default graph is used, which on Virtuoso (and most servers
         configured for it) is the union of all graphs; ``use_default_graph_as_union=False`` without a default graph
         asks for an empty default graph, and so does an empty ``default_graph`` list. ``timeout`` (seconds) overrides
-        the store's request timeout for this query. Raises :class:`BadQuery` (the server refused the query),
+        the store's time limit for this query: it is sent to the server (Virtuoso enforces it) and the HTTP request
+        gives up after twice the limit (at most 5 s more). Raises :class:`BadQuery` (the server refused the query),
         :class:`QueryTimeout` and :class:`StoreError`.
         """
         text = bind_values(sparql, substitutions)
@@ -419,10 +423,15 @@ class RemoteStore(Store):
             defaults = [TEMP_GRAPH_BASE + "empty"]  # a graph nobody writes: an empty default graph
         if named_graphs is not None and not named:
             named = [TEMP_GRAPH_BASE + "empty"]  # no named graphs at all
-        sw = self._wrapper(self.query_url, timeout)
+        limit = timeout if timeout is not None else self.timeout
+        # The server's own limit first; the HTTP one as a backstop (after twice the limit, at most 5 s more).
+        sw = self._wrapper(self.query_url, limit + min(5.0, limit))
         sw.setQuery(text)
         sw.queryType = form  # SPARQLWrapper guesses it by a keyword search that a pragma or an IRI can mislead
         sw.addCustomHttpHeader("Accept", _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS)
+        # Virtuoso stops a query after `timeout` milliseconds (and says so in X-SQL-State, see _send); servers that
+        # do not know the parameter ignore it, and the HTTP timeout still applies.
+        sw.addParameter("timeout", str(max(1, int(limit * 1000))))
         for g in defaults:
             sw.addParameter("default-graph-uri", g)
         for g in named:
