@@ -278,6 +278,18 @@ def test_export_round_trips(remote: RemoteStore, tmp_path: Path) -> None:
         remote.export(tmp_path / "x", "xml")  # type: ignore[arg-type]
 
 
+def test_writes_through_an_authenticated_update_endpoint(remote: RemoteStore, virtuoso: Virtuoso) -> None:
+    """The production set-up: anonymous reads on /sparql, updates on Virtuoso's digest-protected /sparql-auth."""
+    auth_url = virtuoso.base_url + "/sparql-auth"
+    store = RemoteStore(Settings(store=virtuoso.sparql_url, store_update=auth_url, store_user="dba", store_password="dba"))
+    store.replace_graphs({G1: _sample()})
+    assert store.graph_names() == [G1]
+    wrong = RemoteStore(virtuoso.sparql_url, update_url=auth_url, user="dba", password="not-the-password")
+    with pytest.raises(StoreError, match="credentials"):
+        wrong.replace_graphs({G2: _sample("b")})
+    assert store.graph_names() == [G1]
+
+
 def test_errors_are_ours(remote: RemoteStore) -> None:
     with pytest.raises(BadQuery):
         remote.query("SELECT ?x WHERE { ?x ")
