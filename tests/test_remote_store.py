@@ -250,6 +250,12 @@ def test_substitutions_match_the_embedded_store(remote: RemoteStore, tmp_path: P
     local.close()
 
 
+def test_base_iri_resolves_relative_iris(remote: RemoteStore) -> None:
+    remote.replace_graphs({G1: _sample("a")})
+    result = remote.query("SELECT ?d WHERE { <decl/a> <date> ?d }", base_iri=EX)
+    assert [row["d"].value for row in result] == ["2010-02-23"]  # type: ignore[index, union-attr]
+
+
 def test_dataset_parameters_and_describe(remote: RemoteStore) -> None:
     remote.replace_graphs({G1: _sample("a"), G2: _sample("b")})
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

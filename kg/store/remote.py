@@ -400,6 +400,7 @@ class RemoteStore(Store):
         default_graph: Any = None,
         named_graphs: Iterable[Any] | None = None,
         timeout: float | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult:
         """Run a SPARQL query on the server; returns pyoxigraph results like the embedded store.
 
@@ -408,10 +409,13 @@ class RemoteStore(Store):
         configured for it) is the union of all graphs; ``use_default_graph_as_union=False`` without a default graph
         asks for an empty default graph, and so does an empty ``default_graph`` list. ``timeout`` (seconds) overrides
         the store's time limit for this query: it is sent to the server (Virtuoso enforces it) and the HTTP request
-        gives up after twice the limit (at most 5 s more). Raises :class:`BadQuery` (the server refused the query),
+        gives up after twice the limit (at most 5 s more). ``base_iri`` resolves the query's relative IRIs (sent as
+        a leading ``BASE``; a ``BASE`` of the query's own still applies after it). Raises :class:`BadQuery` (the server refused the query),
         :class:`QueryTimeout` and :class:`StoreError`.
         """
         text = bind_values(sparql, substitutions)
+        if base_iri is not None:
+            text = f"BASE <{_check_graph_iri(base_iri)}>\n{text}"
         form = query_form(text)
         defaults = _iris(default_graph)
         named = _iris(named_graphs)
