@@ -1,9 +1,9 @@
 """The scale-out path: :class:`kg.store.remote.RemoteStore` against a real Virtuoso open-source server.
 
 Two private Virtuoso servers (Debian's ``virtuoso-opensource``) are started on loopback ports in temporary folders
-(``tests/helpers/virtuoso.py``) and shut down after: one for the store tests, one holding ``kg build``'s graphs. Without the binary every test here skips with
-"install virtuoso-opensource (Debian)"; with the binary but no server coming online, the fixture fails with the
-server's log, so a broken set-up is never mistaken for a pass.
+(``tests/helpers/virtuoso.py``) and shut down after: one for the store tests, one holding ``kg build``'s graphs.
+Without the binary every test here skips with "install virtuoso-opensource (Debian)"; with the binary but no server
+coming online, the fixture fails with the server's log, so a broken set-up is never mistaken for a pass.
 
 The same statements go into an embedded :class:`kg.store.oxigraph.OxigraphStore` and into Virtuoso, and the same
 queries must give the same answers; then ``kg build``/``kg ingest``/``kg serve`` run against the remote store.
