@@ -292,3 +292,13 @@ def test_indexed_pairs_equal_the_brute_force_ones() -> None:
     assert involving and all(D + "new-2012" in (p.source.rsplit("/", 1)[0].replace("clause", "declaration"),
                                                  p.target.rsplit("/", 1)[0].replace("clause", "declaration"))
                              for p in involving)
+
+
+def test_frequent_features_pruning_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.link.linker as linker
+
+    exact = Scorer(CORPUS).pairs(threshold=0.1)
+    monkeypatch.setattr(linker, "FREQUENT_FEATURE_MIN", 1)  # every feature shared by 2+ clauses is "frequent"
+    pruned = Scorer(CORPUS).pairs(threshold=0.1)
+    assert [(p.source, p.target) for p in pruned] == [(p.source, p.target) for p in exact]
+    assert all(abs(a.combined - b.combined) < 1e-6 for a, b in zip(pruned, exact))

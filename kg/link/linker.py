@@ -48,6 +48,10 @@ from kg.store.base import Store
 log = logging.getLogger(__name__)
 
 CLAUSE_LINK_BASE = ID_BASE + "clause-link/"
+#: A feature found in more than max(FREQUENT_FEATURE_MIN, clauses / FREQUENT_FEATURE_SHARE) clauses is not walked
+#: through the index (see :meth:`Scorer.pairs`): only speed depends on these, not the result.
+FREQUENT_FEATURE_MIN = 200
+FREQUENT_FEATURE_SHARE = 20
 
 _RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 _XSD_DOUBLE = ox.NamedNode(PREFIXES["xsd"] + "double")
@@ -221,20 +225,42 @@ class Scorer:
                         out.append(pair)
             return sorted(out)
         out = []
-        topic_index, lexical_index = self._postings
+        # Features in very many clauses (a topic like "migration") are left out of the index walk; what they could
+        # add to a pair is bounded by the clause's weight times their largest weight, and a pair whose partial
+        # score plus that bound reaches the threshold is scored exactly, so nothing above the threshold is lost.
+        limit = max(FREQUENT_FEATURE_MIN, len(clauses) // FREQUENT_FEATURE_SHARE)
+        indexes = self._postings
+        frequent = [{f for f, posting in index.items() if len(posting) > limit} for index in indexes]
+        ceiling = [{f: max(w for _, w in index[f]) for f in freq} for index, freq in zip(indexes, frequent, strict=True)]
+        weights = {"topic": (1.0, 0.0), "lexical": (0.0, 1.0), "combined": (self.topic_weight, 1.0 - self.topic_weight)}
+        wt, wl = weights[method]
         for n, a in enumerate(clauses):
             if involving is not None and a.declaration != involving:
                 continue
             sums: tuple[dict[int, float], dict[int, float]] = ({}, {})
-            for acc, index, vector in ((sums[0], topic_index, self.topic[a.iri]),
-                                       (sums[1], lexical_index, self.lexical[a.iri])):
+            bounds = [0.0, 0.0]
+            for k, vector in enumerate((self.topic[a.iri], self.lexical[a.iri])):
+                acc, index = sums[k], indexes[k]
                 for feature, weight in vector.items():
+                    if feature in frequent[k]:
+                        bounds[k] += weight * ceiling[k][feature]
+                        continue
                     for m, other in index[feature]:
                         acc[m] = acc.get(m, 0.0) + weight * other
-            for m in sums[0].keys() | sums[1].keys():
+            slack = wt * bounds[0] + wl * bounds[1]
+            candidates = range(len(clauses)) if slack >= threshold else sums[0].keys() | sums[1].keys()
+            for m in candidates:
                 b = clauses[m]
                 if b.declaration == a.declaration or (m < n and (involving is None or b.declaration == involving)):
                     continue  # same declaration, or a pair already seen from the other side
+                partial = wt * sums[0].get(m, 0.0) + wl * sums[1].get(m, 0.0)
+                if partial + slack < threshold:
+                    continue
+                if slack > 0.0:
+                    pair = self.pair(a, b)
+                    if pair.score(method) >= threshold:
+                        out.append(pair)
+                    continue
                 topic = max(0.0, min(1.0, sums[0].get(m, 0.0)))
                 lexical = max(0.0, min(1.0, sums[1].get(m, 0.0)))
                 combined = combine(topic, lexical, self.topic_weight)
