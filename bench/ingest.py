@@ -191,7 +191,24 @@ def parallel(paths: list[Path], work: Path, *, processes: int, bulk: bool, batch
     return Run(name, done, failed, triples, seconds, cpu_main + cpu_workers, peak)
 
 
-def markdown(runs: list[Run], stages: dict[str, float], n: int, seconds_generate: float) -> str:
+def link_cost(paths: list[Path], work: Path) -> tuple[int, float, int]:
+    """(declarations, CPU seconds, triples) of rebuilding ``graph/links`` over a store of ``paths``."""
+    from kg.ingest import Pipeline, ingest_files
+    from kg.link import link_store
+
+    store = _fresh_store(work / "store-links")
+    ingest_files(store, paths, pipeline=Pipeline(), bulk=True, link=False)  # type: ignore[arg-type]
+    cpu = time.process_time()
+    triples = link_store(store)  # type: ignore[arg-type]
+    seconds = time.process_time() - cpu
+    store.close()  # type: ignore[attr-defined]
+    return len(paths), seconds, triples
+
+
+def markdown(
+    runs: list[Run], stages: dict[str, float], n: int, seconds_generate: float,
+    link: tuple[int, float, int] | None = None,
+) -> str:
     lines = [
         SECTION,
         "",
@@ -204,8 +221,9 @@ def markdown(runs: list[Run], stages: dict[str, float], n: int, seconds_generate
         f"average {os.getloadavg()[0]:.1f} at the end of the run), so wall-clock figures vary from run to run; "
         "CPU time per declaration is the steadier measure, and 1000 / (CPU ms) is the rate one core sustains. "
         "The links graph (`kg.link`) is not computed in these runs (`link=False`): it is rebuilt by `kg link` "
-        "or at the end of `kg ingest`, and its cost grows faster than linearly with the corpus (measured apart "
-        "on this generated corpus: 15 s of CPU for 100 declarations, 210 s for 300).",
+        "or at the end of `kg ingest`, and its cost grows faster than linearly with the corpus"
+        + (f" (here: {link[2]:,} link triples among the first {link[0]} declarations in {link[1]:.1f} CPU s)."
+           if link else "."),
         "",
         "| run | declarations | refused | triples | wall s | declarations/s | triples/s | CPU ms/declaration "
         "| declarations per CPU-second | peak RSS MB |",
@@ -247,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2, help="worker processes of the parallel run")
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--link-sample", type=int, default=100,
+                        help="also time rebuilding the links graph over this many declarations (0: skip)")
     args = parser.parse_args(argv)
     logging.getLogger("kg").setLevel(logging.ERROR)  # unknown verbs in generated text are expected
 
@@ -264,8 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(parallel(paths, work, processes=args.processes, bulk=bulk))
         print(f"{runs[-1].name}: {runs[-1].per_second:.1f} declarations/s", flush=True)
     split = stages(paths, work)
+    link = link_cost(paths[: args.link_sample], work) if args.link_sample else None
 
-    text = markdown(runs, split, args.n, seconds_generate)
+    text = markdown(runs, split, args.n, seconds_generate, link)
     print()
     print(text)
     (work / "results.json").write_text(
