@@ -156,7 +156,7 @@ def query_form(sparql: str) -> str:
     """``SELECT``, ``CONSTRUCT``, ``ASK`` or ``DESCRIBE``: the first form keyword outside strings, IRIs and comments
     (``SELECT`` when none is found: the server will say what is wrong).
 
-    >>> query_form("PREFIX s: <http://ex/SELECT> # ASK\nCONSTRUCT { ?s ?p 'SELECT' } WHERE { ?s ?p ?o }")
+    >>> query_form("PREFIX s: <http://ex/SELECT> # ASK\\nCONSTRUCT { ?s ?p 'SELECT' } WHERE { ?s ?p ?o }")
     'CONSTRUCT'
     """
     for match in _TOKEN.finditer(sparql):
