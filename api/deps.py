@@ -2,6 +2,10 @@
 
 Everything lives on ``app.state`` (set up by :func:`api.app.create_app` and its lifespan), never in module globals,
 so each app (and each test) has its own.
+
+The ``get_*`` functions are plain functions (routers may call them directly); the ``*Dep`` aliases depend on
+``async`` wrappers of them: FastAPI runs a synchronous dependency in its thread pool, one hop per dependency per
+request, which cost more than the lookups themselves under load (see docs/benchmarks.md, "HTTP load").
 """
 
 from __future__ import annotations
@@ -46,8 +50,28 @@ def get_limiter(request: Request) -> ClientLimiter:
     return request.app.state.client_limiter
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-QueryServiceDep = Annotated[QueryService, Depends(get_query_service)]
-EngineDep = Annotated[QueryEngine, Depends(get_engine)]
-CacheDep = Annotated[ResultCache, Depends(get_cache)]
-LimiterDep = Annotated[ClientLimiter, Depends(get_limiter)]
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _query_service(request: Request) -> QueryService:
+    return get_query_service(request)
+
+
+async def _engine(request: Request) -> QueryEngine:
+    return get_engine(request)
+
+
+async def _cache(request: Request) -> ResultCache:
+    return get_cache(request)
+
+
+async def _limiter(request: Request) -> ClientLimiter:
+    return get_limiter(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+QueryServiceDep = Annotated[QueryService, Depends(_query_service)]
+EngineDep = Annotated[QueryEngine, Depends(_engine)]
+CacheDep = Annotated[ResultCache, Depends(_cache)]
+LimiterDep = Annotated[ClientLimiter, Depends(_limiter)]
