@@ -267,6 +267,45 @@ def _recv(conn: Connection, timeout: float) -> bytes | None:
     return conn.recv_bytes()
 
 
+#: A job up to this size is written to the worker's pipe from the event loop (it fits the socket buffer, so the
+#: write cannot block); a larger one from a thread.
+_INLINE_SEND_BYTES = 32 * 1024
+
+
+async def _send_async(conn: Connection, data: bytes) -> None:
+    """Send one message to a worker without a thread hop when it is small."""
+    if len(data) <= _INLINE_SEND_BYTES:
+        conn.send_bytes(data)
+    else:
+        await asyncio.to_thread(conn.send_bytes, data)
+
+
+async def _recv_async(conn: Connection, timeout: float) -> bytes | None:
+    """Next message, waited for on the event loop (no thread hop), or None when nothing came within ``timeout``
+    seconds. Raises EOFError if the worker died.
+
+    Once the pipe is readable the whole message is being written by the worker (one ``send_bytes``), so reading
+    it may wait only for the rest of a chunk already on its way.
+    """
+    if not conn.poll(0):
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = conn.fileno()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, wake)
+        try:
+            await asyncio.wait_for(ready, max(timeout, 0.0))
+        except TimeoutError:
+            return None
+        finally:
+            loop.remove_reader(fd)
+    return conn.recv_bytes()
+
+
 class _Worker:
     """The server's handle on one worker process."""
 
@@ -423,10 +462,10 @@ class WorkerPool(QueryEngine):
         worker = await self._acquire(deadline)
         done = False
         try:
-            await asyncio.to_thread(worker.conn.send_bytes, json.dumps(payload).encode())
+            await _send_async(worker.conn, json.dumps(payload).encode())
             while True:
                 try:
-                    message = await asyncio.to_thread(_recv, worker.conn, deadline - time.monotonic())
+                    message = await _recv_async(worker.conn, deadline - time.monotonic())
                 except (EOFError, OSError) as exc:
                     raise StoreError(f"the query worker died: {exc}") from exc
                 if message is None:
