@@ -422,8 +422,10 @@ async def _rdf_document(
     return Response(_graph_bytes(graph, form), media_type=form.content_type, headers=headers)
 
 
-@router.api_route("/.well-known/void", methods=["GET", "HEAD"], summary="VoID description of the dataset")
-@router.api_route("/void", methods=["GET", "HEAD"], summary="VoID description of the dataset (its IRI)")
+@router.head("/.well-known/void", include_in_schema=False)
+@router.get("/.well-known/void", summary="VoID description of the dataset")
+@router.head("/void", include_in_schema=False)
+@router.get("/void", summary="VoID description of the dataset (its IRI)")
 async def void(request: Request, service: QueryServiceDep, settings: SettingsDep) -> Response:
     """The VoID description (Turtle, JSON-LD, RDF/XML or N-Triples by negotiation)."""
 
@@ -433,7 +435,8 @@ async def void(request: Request, service: QueryServiceDep, settings: SettingsDep
     return await _rdf_document(request, service, "void", "VoID description of the dataset", build)
 
 
-@router.api_route("/catalog", methods=["GET", "HEAD"], summary="DCAT catalogue (DCAT-AP 3)")
+@router.head("/catalog", include_in_schema=False)
+@router.get("/catalog", summary="DCAT catalogue (DCAT-AP 3)")
 async def catalog(request: Request, service: QueryServiceDep, settings: SettingsDep) -> Response:
     """The DCAT catalogue (Turtle, JSON-LD, RDF/XML or N-Triples by negotiation)."""
 
@@ -443,7 +446,8 @@ async def catalog(request: Request, service: QueryServiceDep, settings: Settings
     return await _rdf_document(request, service, "catalog", "DCAT catalogue", build)
 
 
-@router.api_route("/sitemap.xml", methods=["GET", "HEAD"], summary="Sitemap with the Semantic Sitemap extension")
+@router.head("/sitemap.xml", include_in_schema=False)
+@router.get("/sitemap.xml", summary="Sitemap with the Semantic Sitemap extension")
 async def sitemap(request: Request, service: QueryServiceDep, settings: SettingsDep) -> Response:
     """Every page worth crawling, and the dataset's ``sc:dataset`` entry."""
     from api.routers.pages import BROWSABLE
@@ -488,7 +492,8 @@ async def sitemap(request: Request, service: QueryServiceDep, settings: Settings
     return Response("\n".join(lines), media_type="application/xml", headers=headers)
 
 
-@router.api_route("/dumps/{name}", methods=["GET", "HEAD"], summary="A dump of the whole dataset")
+@router.head("/dumps/{name}", include_in_schema=False)
+@router.get("/dumps/{name}", summary="A dump of the whole dataset")
 async def dump(request: Request, name: str, settings: SettingsDep) -> Response:
     """``declarations.nq.gz`` or ``declarations.ttl``, as written by ``kg build``. Raises NotFound otherwise."""
     known = {d.name: d for d in _dumps()}
@@ -557,13 +562,15 @@ async def _ontology(request: Request, service: QueryService, suffix: str | None)
     return Response(serialize(triples, form), media_type=form.content_type, headers=headers)
 
 
-@router.api_route("/ontology", methods=["GET", "HEAD"], summary="The ontology (HTML documentation or RDF)")
+@router.head("/ontology", include_in_schema=False)
+@router.get("/ontology", summary="The ontology (HTML documentation or RDF)")
 async def ontology(request: Request, service: QueryServiceDep) -> Response:
     """``https://w3id.org/declarations/ontology`` by content negotiation."""
     return await _ontology(request, service, None)
 
 
-@router.api_route("/ontology.{suffix}", methods=["GET", "HEAD"], include_in_schema=False)
+@router.head("/ontology.{suffix}", include_in_schema=False)
+@router.get("/ontology.{suffix}", include_in_schema=False)
 async def ontology_as(request: Request, suffix: str, service: QueryServiceDep) -> Response:
     """The ontology in the form its suffix names (``ttl``, ``jsonld``, ``rdf``, ``nt``, ``html``)."""
     if suffix not in FORM_BY_SUFFIX and suffix != "html":
@@ -571,7 +578,8 @@ async def ontology_as(request: Request, suffix: str, service: QueryServiceDep) -
     return await _ontology(request, service, suffix)
 
 
-@router.api_route("/ontology/{version}", methods=["GET", "HEAD"], summary="A version of the ontology")
+@router.head("/ontology/{version}", include_in_schema=False)
+@router.get("/ontology/{version}", summary="A version of the ontology")
 async def ontology_version(request: Request, version: str, service: QueryServiceDep) -> Response:
     """The version IRI ``https://w3id.org/declarations/ontology/0.1.0`` (the current version); other versions 404."""
     suffix = None

@@ -92,7 +92,8 @@ def _doc_url(ref: ResourceRef, root: str, media_type: str) -> str:
     return f"{root}/doc/{ref.path}.{FORM_BY_TYPE[media_type].suffix}"
 
 
-@router.api_route("/id/{path:path}", methods=["GET", "HEAD"], summary="A resource IRI: 303 to its document")
+@router.head("/id/{path:path}", include_in_schema=False)
+@router.get("/id/{path:path}", summary="A resource IRI: 303 to its document")
 async def resource(request: Request, path: str, service: QueryServiceDep) -> Response:
     """303 to the document of ``<base_iri>id/{path}`` in the negotiated form; 404 unknown, 406 nothing fits."""
     ref = parse_resource_path(path, base_iri_of(request))
@@ -117,7 +118,8 @@ async def resource(request: Request, path: str, service: QueryServiceDep) -> Res
     )
 
 
-@router.api_route("/doc/{path:path}", methods=["GET", "HEAD"], summary="The document describing a resource")
+@router.head("/doc/{path:path}", include_in_schema=False)
+@router.get("/doc/{path:path}", summary="The document describing a resource")
 async def document(request: Request, path: str, service: QueryServiceDep) -> Response:
     """The document of ``<base_iri>id/{path}``: HTML or RDF by negotiation, or the form of the path's suffix."""
     stem, suffix = split_suffix(path)
