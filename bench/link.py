@@ -142,7 +142,8 @@ def quality(corpus: Corpus, embedder: Embedder | None) -> tuple[list[Score], dic
         scorer = scorer_e
     started = time.perf_counter()
     pairs = {g.name: scoped_pairs(scorer, g) for g in golds}
-    timings[f"score {sum(len(p) for p in pairs.values())} gold-scope pairs (all methods)"] = time.perf_counter() - started
+    scored = sum(len(p) for p in pairs.values())
+    timings[f"score {scored} gold-scope pairs (all methods)"] = time.perf_counter() - started
     if embedder is not None:
         thresholds["embedding"] = best_threshold([p for ps in pairs.values() for p in ps], golds, "embedding")
     rows = [evaluate(pairs[g.name], g, method, t) for method, t in thresholds.items() for g in golds]

@@ -47,7 +47,10 @@ def pooled(scores: list[Score]) -> tuple[float, float]:
 
 
 def test_related_clauses_precision_and_recall(corpus: Corpus) -> None:
-    golds = [read_seed_gcm_gold(LINKS_DIR / "gold_seed_gcm.json"), read_test_gold(LINKS_DIR / "gold_test_links.json")[0]]
+    golds = [
+        read_seed_gcm_gold(LINKS_DIR / "gold_seed_gcm.json"),
+        read_test_gold(LINKS_DIR / "gold_test_links.json")[0],
+    ]
     scorer = Scorer(corpus)
     thresholds = {**METHOD_THRESHOLDS, "combined": default_threshold()}
     rows: dict[str, list[Score]] = {}
@@ -66,7 +69,8 @@ def test_related_clauses_precision_and_recall(corpus: Corpus) -> None:
 
 def test_seed_links_to_the_objectives_it_anticipates(corpus: Corpus) -> None:
     """A few links any reader would expect, through the store-facing API (threshold = the setting)."""
-    links = Linker(threshold=default_threshold()).links(corpus, involving=DECLARATION_BASE + "lac-2010-migration-communique")
+    seed = DECLARATION_BASE + "lac-2010-migration-communique"
+    links = Linker(threshold=default_threshold()).links(corpus, involving=seed)
     found = {(p.source.rsplit("/", 1)[-1], p.target.rsplit("/", 1)[-1]) for p in links.pairs if "gcm-2018" in p.target}
     for pair in [("10", "9"), ("10", "10"), ("10", "14"), ("5", "20"), ("5", "21"), ("7", "19"), ("3", "2")]:
         assert pair in found, pair

@@ -44,7 +44,10 @@ SELECT DISTINCT ?c ?p ?o WHERE {{
   ?c dec:partOf ?d .
 }}"""
 _Q_BROADER = _PREFIXES + """
-SELECT DISTINCT ?n ?b WHERE { { ?n skos:broader ?b } UNION { ?b skos:narrower ?n } ?n a dec:Topic . ?b a dec:Topic . }"""
+SELECT DISTINCT ?n ?b WHERE {
+  { ?n skos:broader ?b } UNION { ?b skos:narrower ?n }
+  ?n a dec:Topic . ?b a dec:Topic .
+}"""
 _Q_MEETINGS = _PREFIXES + """
 SELECT ?x ?k ?f WHERE { ?x a ?k . VALUES ?k { dec:Forum dec:Meeting } OPTIONAL { ?x dec:meetingOf ?f } }"""
 

@@ -204,7 +204,9 @@ class Scorer:
         return ClausePair(a.iri, b.iri, round(topic, 6), round(lexical, 6),
                           round(combine(topic, lexical, self.topic_weight), 6), embedding)
 
-    def pairs(self, involving: str | None = None, *, method: str = "combined", threshold: float = 0.0) -> list[ClausePair]:
+    def pairs(
+        self, involving: str | None = None, *, method: str = "combined", threshold: float = 0.0
+    ) -> list[ClausePair]:
         """Pairs of clauses of two different declarations (with ``involving``: where one clause is of that
         declaration) whose ``method`` score reaches ``threshold``, sorted.
 
@@ -231,7 +233,9 @@ class Scorer:
         limit = max(FREQUENT_FEATURE_MIN, len(clauses) // FREQUENT_FEATURE_SHARE)
         indexes = self._postings
         frequent = [{f for f, posting in index.items() if len(posting) > limit} for index in indexes]
-        ceiling = [{f: max(w for _, w in index[f]) for f in freq} for index, freq in zip(indexes, frequent, strict=True)]
+        ceiling = [
+            {f: max(w for _, w in index[f]) for f in freq} for index, freq in zip(indexes, frequent, strict=True)
+        ]
         weights = {"topic": (1.0, 0.0), "lexical": (0.0, 1.0), "combined": (self.topic_weight, 1.0 - self.topic_weight)}
         wt, wl = weights[method]
         for n, a in enumerate(clauses):
