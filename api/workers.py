@@ -303,6 +303,8 @@ async def _recv_async(conn: Connection, timeout: float) -> bytes | None:
             return None
         finally:
             loop.remove_reader(fd)
+            # uvloop leaves a watched descriptor non-blocking; the reads and writes of Connection expect blocking.
+            os.set_blocking(fd, True)
     return conn.recv_bytes()
 
 
