@@ -1,9 +1,11 @@
 """Fast SHACL validation of one declaration graph at a time.
 
-pySHACL takes the better part of a second per declaration; ingestion needs a few milliseconds. :class:`ShapeChecker`
-reads ``ontology/shapes.ttl`` once and turns every shape into Python predicates over in-memory indexes of the
-declaration's triples and a fixed context (ontology, schemes, reference data); SPARQL-based constraints
-(``sh:sparql``) run as SPARQL on an in-memory Oxigraph store, all of them in one query.
+pySHACL takes seconds per declaration (with the reference data in the data graph); ingestion needs milliseconds.
+:class:`ShapeChecker` reads ``ontology/shapes.ttl`` once and turns every shape into Python predicates over in-memory
+indexes of the declaration's triples and a fixed context (ontology, schemes, reference data). SPARQL-based
+constraints (``sh:sparql``) are evaluated by :mod:`kg.minisparql` over the same indexes with ``$this`` pre-bound;
+one it cannot evaluate runs on an in-memory Oxigraph store holding the triples it can match
+(:func:`predicates_used`).
 
 What is checked: the nodes the declaration's graph describes (the subjects of its triples) that are targets of a
 shape (``sh:targetClass`` with ``rdfs:subClassOf*`` from the context, ``sh:targetNode``, ``sh:targetSubjectsOf``,
@@ -16,8 +18,8 @@ SPARQL-based constraints (``sh:select`` with ``sh:prefixes``). Reference entitie
 on the context alone. Results carry the shape's ``sh:message`` (``{?var}``/``{$this}`` filled in).
 
 A shapes file that uses anything else (``sh:closed``, ``sh:qualifiedValueShape``, SPARQL constraints inside logical
-constraints...) is not compiled: the checker then runs pySHACL on the same data with the same focus nodes, slower but
-complete. The tests check that both give the same results on the seed and on broken variants of it.
+constraints...) is not compiled: the checker then runs pySHACL on the same data and keeps the results about the same focus
+nodes, slower but complete. The tests check that both give the same results on the seed and on broken variants of it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-from rdflib import BNode, URIRef
+from rdflib import URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
@@ -48,8 +50,6 @@ _DATA = ox.NamedNode(DATA_GRAPH)
 _CONTEXT = ox.NamedNode(CONTEXT_GRAPH)
 _FOCUS = ox.NamedNode(FOCUS_GRAPH)
 _FOCUS_OF = ox.NamedNode(FOCUS_OF)
-_RDF_TYPE = ox.NamedNode(str(RDF.type))
-_SUBCLASS = ox.NamedNode(str(RDFS.subClassOf))
 _SEVERITY = {str(SH.Violation): "Violation", str(SH.Warning): "Warning", str(SH.Info): "Info"}
 _MAX_DEPTH = 8
 _NUMERIC = {
