@@ -210,12 +210,15 @@ def ingest(
     """Add or replace declarations: each file is read, extracted, checked against the shapes and written in one
     transaction. A file that fails is reported with its reason and leaves the store unchanged; the others load.
     Exits 1 if any file failed."""
+    from kg.errors import StoreError
     from kg.ingest import ingest_files, parse_metadata
-    from kg.store import open_store
+    from kg.store import is_remote, open_store
 
     try:
         metadata = parse_metadata(title=title, date=date, place=place, adopters=adopter, key=key)
         settings = _settings(store=store)
+        if not is_remote(settings.store) and not Path(settings.store).is_dir():
+            raise StoreError(f"no store at {settings.store} (run `kg build --store {settings.store}` first)")
         with open_store(settings) as st:
             report = ingest_files(st, files, link_threshold=settings.link_threshold, **metadata)
     except KGError as exc:

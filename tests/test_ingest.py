@@ -262,3 +262,10 @@ def test_fast_checker_agrees_with_pyshacl(pipeline: Pipeline) -> None:
         assert {f for f, _ in fast} == {f for f, _ in reference}, name
         assert fast == reference, name
         assert bool(fast) == (name != "seed"), name
+
+
+def test_cli_ingest_into_a_missing_store_is_refused(tmp_path: Path) -> None:
+    out = kg("ingest", "--store", str(tmp_path / "missing"), str(TESTS_CORPUS / "bullet-joint-statement.txt"))
+    assert out.returncode == 1
+    assert "no store at" in out.stderr and "kg build" in out.stderr
+    assert not (tmp_path / "missing").exists()
