@@ -43,8 +43,10 @@ validate: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The whole suite (1M and 10M, about 45 minutes on 2 cores; writes docs/benchmarks.md), or one part:
+# make bench BENCH_ARGS="endpoint --triples 1000000"
 bench: $(STAMP)
-	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench $(or $(BENCH_ARGS),all)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info node_modules
