@@ -7,8 +7,11 @@ one ``graph/declaration/{key}`` per bundled declaration, each checked against th
 (``dec:Commitment`` ...) are materialised in the declaration graphs.
 
 For an embedded store at ``DIR`` the build writes a new folder beside it (``.DIR.building-PID``) and only when it is
-complete renames the old store to ``DIR.previous`` and the new one to ``DIR``, so a failed build never touches a
-good store. Dumps of the new store go to :func:`dumps_dir` (``DIR/../dumps``): ``declarations.nq.gz`` (every graph,
+complete switches it in (:func:`_swap`): on Linux one ``renameat2(RENAME_EXCHANGE)`` call exchanges the new folder
+and the old store atomically, so at every instant ``DIR`` is a whole store, the old one or the new one, even if the
+build is killed at the switch; the old store is then renamed ``DIR.previous``. Where the exchange is not available
+the old store is renamed ``DIR.previous`` and the new one ``DIR`` (two renames), and a build killed between them is
+repaired by the next build (:func:`recover_swap`). A failed or killed build never touches a good store. Dumps of the new store go to :func:`dumps_dir` (``DIR/../dumps``): ``declarations.nq.gz`` (every graph,
 N-Quads) and ``declarations.ttl`` (the default view, the union of the graphs, Turtle). A server holding the old
 folder open should be restarted after a build.
 
@@ -17,9 +20,12 @@ For a remote store (an http(s) URL) each graph is replaced in place, one transac
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import logging
 import os
 import shutil
+import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -174,6 +180,9 @@ def build_store(
         return report
 
     target = Path(settings.store).resolve()
+    recover_swap(target)
+    recover_swap(dumps_dir(target))
+    _remove_stale_staging(target)
     staging = target.parent / f".{target.name}.building-{os.getpid()}"
     staging_dumps = target.parent / f".{target.name}.dumps-{os.getpid()}"
     for leftover in (staging, staging_dumps):
@@ -201,18 +210,90 @@ def build_store(
     return report
 
 
-def _swap(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``; the old ``target`` (if any) becomes ``target.previous``."""
-    previous = target.with_name(target.name + ".previous")
-    shutil.rmtree(previous, ignore_errors=True)
+#: ``renameat2`` flag: exchange the two paths atomically (Linux 3.15+, ext4, xfs, btrfs, tmpfs...).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange the paths ``a`` and ``b`` (both must exist) with Linux ``renameat2(RENAME_EXCHANGE)``.
+
+    Returns False when the system or the file system cannot do it (the caller falls back to two renames);
+    raises ``OSError`` for any other failure.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        if target.exists():
-            os.rename(target, previous)
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc without the wrapper (glibc < 2.28, some musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``; the old ``target`` (if any) becomes ``target.previous``.
+
+    Crash-safe: with :func:`_exchange`, ``target`` holds a whole folder (old or new) at every instant; without it,
+    a crash between the two renames leaves ``target.previous`` and no ``target``, which :func:`recover_swap`
+    undoes. Raises :class:`StoreError` when the folders cannot be moved (the old ``target`` is then in place).
+    """
+    previous = target.with_name(target.name + ".previous")
+    try:
+        if not target.exists():
+            os.rename(new, target)
+            return
+        if _exchange(new, target):
+            # ``target`` is the new build; ``new`` now holds the old store, which becomes ``target.previous``.
+            shutil.rmtree(previous, ignore_errors=True)
+            os.rename(new, previous)
+            return
+        shutil.rmtree(previous, ignore_errors=True)
+        os.rename(target, previous)
         os.rename(new, target)
     except OSError as exc:
-        if previous.exists() and not target.exists():
-            os.rename(previous, target)
+        recover_swap(target)
         raise StoreError(f"cannot move the new build into {target}: {exc}") from exc
 
 
-__all__ = ["BuildReport", "CorpusEntry", "KGError", "build_store", "dumps_dir", "fill_store", "read_corpus"]
+def recover_swap(target: str | Path) -> bool:
+    """Undo a switch interrupted between its two renames (the fallback of :func:`_swap`): when ``target`` is
+    missing and ``target.previous`` exists, rename it back. Returns True when it did. Raises ``OSError``."""
+    target = Path(target)
+    previous = target.with_name(target.name + ".previous")
+    if not target.exists() and not target.is_symlink() and previous.is_dir():
+        log.warning("%s was missing after an interrupted build: restoring %s", target, previous)
+        os.rename(previous, target)
+        return True
+    return False
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """Remove the staging folders of builds of ``target`` killed earlier (their process no longer runs)."""
+    for pattern in (f".{target.name}.building-*", f".{target.name}.dumps-*"):
+        for folder in target.parent.glob(pattern):
+            pid = folder.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+                log.info("removing %s, left by a build that did not finish", folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+__all__ = [
+    "BuildReport", "CorpusEntry", "KGError", "build_store", "dumps_dir", "fill_store", "read_corpus", "recover_swap",
+]
