@@ -206,21 +206,38 @@ def ingest(
         Optional[list[str]], typer.Option("--adopter", help="An adopting actor (state/mexico or an IRI); repeatable.")
     ] = None,
     key: Annotated[Optional[str], typer.Option("--key", help="Key of the declaration's IRIs (one file).")] = None,
+    no_dumps: Annotated[
+        bool,
+        typer.Option(
+            "--no-dumps",
+            help="Do not rewrite the dumps (DIR/../dumps: declarations.nq.gz, declarations.ttl) after the ingest; "
+            "they stay as they were until the next build or ingest. For bulk runs: each refresh exports the whole "
+            "store.",
+        ),
+    ] = False,
 ) -> None:
-    """Add or replace declarations: each file is read, extracted, checked against the shapes and written in one
-    transaction. A file that fails is reported with its reason and leaves the store unchanged; the others load.
-    Exits 1 if any file failed."""
+    """Add or replace declarations: each file is read, extracted and checked against the shapes before anything
+    is written; checked declarations and their links are written several per transaction, each wholly or not at
+    all. A file that fails is reported with its reason and leaves the store unchanged; the others load. Then the
+    dumps beside an embedded store are rewritten (skip with --no-dumps). Exits 1 if any file failed."""
     from kg.errors import StoreError
-    from kg.ingest import ingest_files, parse_metadata
+    from kg.ingest import ingest_files, parse_metadata, write_dumps
     from kg.store import is_remote, open_store
 
     try:
         metadata = parse_metadata(title=title, date=date, place=place, adopters=adopter, key=key)
         settings = _settings(store=store)
-        if not is_remote(settings.store) and not Path(settings.store).is_dir():
+        remote = is_remote(settings.store)
+        if not remote and not Path(settings.store).is_dir():
             raise StoreError(f"no store at {settings.store} (run `kg build --store {settings.store}` first)")
+        dumps = []
         with open_store(settings) as st:
-            report = ingest_files(st, files, link_threshold=settings.link_threshold, **metadata)
+            report = ingest_files(st, files, link_threshold=settings.link_threshold,
+                                  link_max_per_clause=settings.link_max_per_clause, **metadata)
+            if not remote and not no_dumps and any(f.ok for f in report.files):
+                from kg.build import dumps_dir
+
+                dumps = write_dumps(st, dumps_dir(settings.store))
     except KGError as exc:
         _fail(exc)
         return
@@ -232,6 +249,8 @@ def ingest(
                 typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW, err=True)
         else:
             typer.secho(f"refused {f.reason}", fg=typer.colors.RED, err=True)
+    for dump in dumps:
+        typer.echo(f"dump: {dump}")
     if not report.ok:
         raise typer.Exit(code=1)
 

@@ -3,8 +3,9 @@
 Each file is read (:func:`kg.extract.read_document`), extracted (:func:`kg.extract.extract_declaration`), turned
 into its named graph (:func:`kg.rdf.declaration_quads`), checked against ``ontology/shapes.ttl``
 (:class:`kg.shapecheck.ShapeChecker`, over the ontology, the schemes and the reference data) and written with
-:meth:`kg.store.base.Store.replace_graphs` in one transaction. A file that fails at any step is reported with its
-name and the reason, and nothing of it reaches the store; the other files still load.
+:meth:`kg.store.base.Store.apply`, several checked declarations and their links per transaction. A file that fails
+at any step is reported with its name and the reason, and nothing of it reaches the store; the other files still
+load. :func:`write_dumps` refreshes the dumps beside an embedded store after an ingest.
 
 >>> # doctest: +SKIP
 >>> report = ingest_files(store, [Path("communique.txt")])
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -36,6 +38,9 @@ from kg.namespaces import (
 from kg.paths import ONTOLOGY_DIR
 from kg.store.base import Store
 
+if TYPE_CHECKING:
+    from kg.link.update import LinkUpdater
+
 log = logging.getLogger(__name__)
 
 #: The SKOS schemes; they go into the reference graph with ``ontology/reference/*.ttl``.
@@ -43,7 +48,11 @@ SCHEME_FILES = ("speech-acts.ttl", "topics.ttl")
 SHAPES_FILE = "shapes.ttl"
 SHAPES_GRAPH = ONTOLOGY_GRAPH.rsplit("/", 1)[0] + "/shapes"
 _MAX_MESSAGES = 5
-#: Up to this many files, ingestion updates the links with each declaration (see :func:`ingest_files`).
+#: Declarations written per transaction by :func:`ingest_files` (checked first; all or none of a group).
+PER_TRANSACTION = 25
+#: A group of checked declarations is written once it is this many seconds old, even when not full.
+GROUP_SECONDS = 5.0
+#: Kept for callers of the old API; links are now updated with each group whatever the number of files.
 LINK_EACH_MAX = 20
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _CITING = (ox.NamedNode(str(DEC.refersTo)), ox.NamedNode("http://purl.org/spar/cito/cites"))
@@ -259,39 +268,56 @@ def ingest_files(
     batch: int = 100,
     link: bool = True,
     link_threshold: float | None = None,
+    link_max_per_clause: int | None = None,
+    per_transaction: int = PER_TRANSACTION,
     **metadata: object,
 ) -> IngestReport:
-    """Add or replace the declaration of each file in ``store``, one transaction per file.
+    """Add or replace the declaration of each file in ``store``; each declaration is wholly written or not at all.
 
     ``metadata``: what the texts do not say (``title``, ``date``, ``place``, ``adopters``, ``key``; see
-    :func:`parse_metadata`); ``key`` and ``title`` need a single file. ``progress(name)`` is called after each file.
-    Returns an :class:`IngestReport`; a failing file is reported there (name and reason) and leaves the store as
-    it was. Raises :class:`BadInput` only for metadata that cannot apply (a key for several files), and
-    :class:`kg.errors.StoreError` when a bulk write fails.
+    :func:`parse_metadata`); ``key`` and ``title`` need a single file. ``progress(name)`` is called after each file
+    is prepared. Returns an :class:`IngestReport`; a failing file is reported there (name and reason) and leaves
+    the store as it was. Raises :class:`BadInput` only for metadata that cannot apply (a key for several files),
+    and :class:`kg.errors.StoreError` when a bulk write fails.
+
+    Every file is read, extracted and SHACL-checked before anything of it is written; a refused file is never
+    written. Checked declarations are written up to ``per_transaction`` at a time (or what is ready after
+    :data:`GROUP_SECONDS`) in ONE transaction (:meth:`kg.store.base.Store.apply`), which costs less per
+    declaration than a transaction each; if that write fails, the group's declarations are written again one per
+    transaction, so one bad write costs only its own declaration. ``per_transaction=1``: a transaction per file.
 
     ``bulk=True`` (embedded store only; for filling a fresh store) writes declarations that are new to the store
-    ``batch`` at a time with the non-transactional bulk loader, three times cheaper than a transaction per file.
+    ``batch`` at a time with the non-transactional bulk loader, three times cheaper than a transaction.
     Bad files are still refused before anything of theirs is written; only a failure of the disk during a bulk
     write could leave part of that batch behind. Declarations that replace one already stored always go through
     a transaction.
 
-    ``link=True`` keeps ``graph/links`` up to date (:mod:`kg.link`): for up to :data:`LINK_EACH_MAX` files each
-    declaration's links are computed before it is written and go into the same transaction (only the links that
-    touch it change); after bulk writes or for more files the links graph is rebuilt once at the end, in its own
-    transaction. ``link_threshold``: lowest clause-link score (default: the setting's default).
+    ``link=True`` keeps ``graph/links`` up to date (:mod:`kg.link`): the links touching each group of declarations
+    are computed before it is written (:class:`kg.link.LinkUpdater`) and go into the same transaction, which
+    removes only the old links touching them; the snapshot the linker reads is loaded once per call. After bulk
+    writes the links graph is rebuilt once at the end (:func:`kg.link.link_store`), in its own transaction.
+    ``link_threshold``, ``link_max_per_clause``: lowest clause-link score and cap on related clauses per clause
+    (default: the settings' defaults).
     """
     paths = [Path(p) for p in paths]
     if len(paths) > 1 and ("key" in metadata or "title" in metadata):
         raise BadInput("--key and --title name one declaration: give a single file with them")
+    if per_transaction < 1:
+        raise ValueError(f"per_transaction must be at least 1, not {per_transaction}")
     started = time.perf_counter()
     pipeline = pipeline or Pipeline()
     bulk_add = getattr(store, "bulk_add", None) if bulk else None
-    # Links per declaration read the whole store each time: for many files, rebuild them once at the end.
-    link_each = link and bulk_add is None and len(paths) <= LINK_EACH_MAX
+    updater = None
+    if link and bulk_add is None:
+        from kg.link import LinkUpdater, make_linker
+
+        updater = LinkUpdater(store, make_linker(threshold=link_threshold, max_per_clause=link_max_per_clause))
     report = IngestReport()
     seen: dict[str, str] = {}
     pending: list[ox.Quad] = []
     pending_count = 0
+    group: list[tuple[Prepared, FileReport]] = []
+    group_started = 0.0
     for path in paths:
         try:
             prepared = pipeline.prepare_file(path, store=store, **metadata)
@@ -302,43 +328,118 @@ def ingest_files(
                     file=str(path),
                 )
             replaced = _graph_exists(store, prepared.graph)
+        except KGError as exc:
+            log.info("refused %s: %s", path, exc.detail)
+            report.files.append(FileReport(str(path), ok=False, reason=_named(exc.detail, path)))
+        else:
+            seen[prepared.key] = path.name
+            entry = FileReport(
+                str(path), ok=True, key=prepared.key, graph=prepared.graph, triples=len(prepared.quads),
+                clauses=prepared.clauses, replaced=replaced, warnings=prepared.warnings,
+            )
+            report.files.append(entry)
             if bulk_add is not None and not replaced:
                 pending.extend(prepared.quads)
                 pending_count += 1
             else:
-                graphs = {prepared.graph: prepared.quads}
-                if link_each:
-                    from kg.link import LINKS_GRAPH, links_after_ingest
-
-                    graphs[LINKS_GRAPH] = links_after_ingest(
-                        store, prepared.key, prepared.quads, threshold=link_threshold
-                    )
-                store.replace_graphs(graphs)
-        except KGError as exc:
-            log.info("refused %s: %s", path, exc.detail)
-            detail = _named(exc.detail, path)
-            report.files.append(FileReport(str(path), ok=False, reason=detail))
-        else:
-            seen[prepared.key] = path.name
-            report.files.append(
-                FileReport(
-                    str(path), ok=True, key=prepared.key, graph=prepared.graph, triples=len(prepared.quads),
-                    clauses=prepared.clauses, replaced=replaced, warnings=prepared.warnings,
-                )
-            )
+                if not group:
+                    group_started = time.perf_counter()
+                group.append((prepared, entry))
         if progress is not None:
             progress(path.name)
+        if group and (len(group) >= per_transaction or time.perf_counter() - group_started >= GROUP_SECONDS):
+            _write_group(store, group, updater)
+            group = []
         if bulk_add is not None and pending_count >= batch:
             bulk_add(pending)  # a StoreError here is not the current file's fault: it propagates
             pending, pending_count = [], 0
+    if group:
+        _write_group(store, group, updater)
     if pending and bulk_add is not None:
         bulk_add(pending)
-    if link and not link_each and any(f.ok for f in report.files):
+    if link and updater is None and any(f.ok for f in report.files):
         from kg.link import link_store
 
-        link_store(store, threshold=link_threshold)
+        link_store(store, threshold=link_threshold, max_per_clause=link_max_per_clause)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write_group(store: Store, group: list[tuple[Prepared, FileReport]], updater: LinkUpdater | None) -> None:
+    """Write the declarations of ``group`` (and their links) in one transaction; if that fails, one transaction
+    each. A declaration whose own write fails is marked failed in its :class:`FileReport`."""
+    try:
+        _write(store, [p for p, _ in group], updater)
+        return
+    except KGError as exc:
+        if len(group) == 1:
+            prepared, entry = group[0]
+            _mark_failed(entry, exc)
+            return
+        log.warning("writing %d declarations in one transaction failed (%s); writing them one by one",
+                    len(group), exc.detail)
+    for prepared, entry in group:
+        try:
+            _write(store, [prepared], updater)
+        except KGError as exc:
+            _mark_failed(entry, exc)
+
+
+def _write(store: Store, prepared: list[Prepared], updater: LinkUpdater | None) -> None:
+    """One transaction: the graphs of ``prepared`` and, with ``updater``, their links edit."""
+    from kg.namespaces import LINKS_GRAPH
+
+    edits = {}
+    plan = None
+    if updater is not None:
+        plan = updater.plan([(p.key, p.quads) for p in prepared])
+        if not plan.edit.empty:
+            edits[LINKS_GRAPH] = plan.edit
+    store.apply({p.graph: p.quads for p in prepared}, edits=edits)
+    if plan is not None and updater is not None:
+        updater.accept(plan)
+
+
+def _mark_failed(entry: FileReport, exc: KGError) -> None:
+    path = Path(entry.path)
+    log.info("could not write %s: %s", path, exc.detail)
+    entry.ok = False
+    entry.reason = _named(f"not written: {exc.detail}", path)
+    entry.key = entry.graph = None
+    entry.triples = entry.clauses = 0
+    entry.replaced = False
+
+
+def write_dumps(store: Store, folder: Path) -> list[Path]:
+    """Write the dumps of ``store`` into ``folder`` (:func:`kg.build.dumps_dir` of an embedded store):
+    ``declarations.nq.gz`` (every graph) and ``declarations.ttl`` (the union), as ``kg build`` does.
+
+    Each is written to a temporary file in the same folder and renamed over the old one only when complete, so a
+    reader sees the old dump or the new one, never a partial file; a failure leaves the old dumps. Returns the
+    paths written. Raises :class:`kg.errors.StoreError` when the store or the disk fails.
+    """
+    import os
+
+    from kg.build import DUMP_NQUADS, DUMP_TURTLE
+    from kg.errors import StoreError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, Path]] = []
+    try:
+        for name, fmt in ((DUMP_NQUADS, "nq"), (DUMP_TURTLE, "ttl")):
+            final = folder / name
+            # the temporary name keeps the suffix: export compresses a path ending in .gz
+            tmp = folder / f".{final.stem}.{os.getpid()}.tmp{''.join(final.suffixes[-1:])}"
+            written.append((tmp, final))
+            store.export(tmp, fmt)  # type: ignore[arg-type]
+        for tmp, final in written:
+            os.replace(tmp, final)
+    except OSError as exc:
+        raise StoreError(f"cannot write the dumps in {folder}: {exc}") from exc
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+    return [final for _, final in written]
 
 
 def _named(detail: str, path: Path) -> str:

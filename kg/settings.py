@@ -49,3 +49,9 @@ class Settings(BaseSettings):
         description="Lowest combined score (0..1) kept for a related-clause link (tuned on the gold links: see "
         "docs/benchmarks.md, Linking).",
     )
+    link_max_per_clause: int = Field(
+        default=10, ge=1,
+        description="At most this many related clauses chosen per clause, the best-scoring ones (a pair is kept "
+        "when it is among the best of either of its clauses; on ingest, of the new declaration's clause). Keeps "
+        "the links graph and each ingest's link update proportional to the clauses.",
+    )

@@ -20,6 +20,7 @@ ingests ``kg link`` (a full rebuild) may score older pairs slightly differently.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.link.citations import Citation, CitationFinder
-from kg.link.data import CLAUSE_BASE, DECLARATION_BASE, ClauseInfo, Corpus, load_corpus, overlay
+from kg.link.data import CLAUSE_BASE, DECLARATION_BASE, ClauseInfo, Corpus, declaration_key, load_corpus, overlay
 from kg.link.similarity import (
     DEFAULT_TOPIC_WEIGHT,
     METHODS,
@@ -156,12 +157,20 @@ class Scorer:
     Frequencies (IDF of words and topics) are those of all clauses of the corpus that have a text.
     """
 
-    def __init__(self, corpus: Corpus, *, topic_weight: float = DEFAULT_TOPIC_WEIGHT, embedder: Embedder | None = None):
+    def __init__(
+        self,
+        corpus: Corpus,
+        *,
+        topic_weight: float = DEFAULT_TOPIC_WEIGHT,
+        embedder: Embedder | None = None,
+        words_cache: dict[str, tuple[str, list[str]]] | None = None,
+    ):
         self.corpus = corpus
         self.topic_weight = topic_weight
         clauses = sorted((c for c in corpus.clauses.values() if c.text or c.topics), key=lambda c: c.iri)
         self.clauses = clauses
-        words = {c.iri: content_words(c.text) for c in clauses}
+        words = {c.iri: _content_words(c, words_cache) for c in clauses}
+        # (words_cache: IRI -> (text, content words), kept by the caller between scorers of similar corpora)
         word_idf = idf(words.values())
         self.lexical: dict[str, Vector] = {c.iri: tfidf_vector(words[c.iri], word_idf) for c in clauses}
         topic_idf = {
@@ -205,14 +214,23 @@ class Scorer:
                           round(combine(topic, lexical, self.topic_weight), 6), embedding)
 
     def pairs(
-        self, involving: str | None = None, *, method: str = "combined", threshold: float = 0.0
+        self, involving: str | None = None, *, method: str = "combined", threshold: float = 0.0,
+        max_per_clause: int | None = None,
     ) -> list[ClausePair]:
         """Pairs of clauses of two different declarations (with ``involving``: where one clause is of that
         declaration) whose ``method`` score reaches ``threshold``, sorted.
 
+        ``max_per_clause`` (k): without ``involving``, a pair is kept only when it is among the k best-scoring
+        pairs of at least one of its two clauses; with ``involving``, among the k best of its clause in that
+        declaration (the other clause may then have more than k links, each chosen by a newer declaration).
+        Ties are broken by the other clause's IRI, so the result is deterministic.
+
         With a positive threshold and no embeddings, only pairs that share a word or a (broader) topic are looked
-        at, through inverted indexes; the scores are the same as :meth:`pair` gives.
+        at, through inverted indexes; the scores are the same as :meth:`pair` gives. Then, with a cap, at most
+        k pairs per clause are held at any time (memory bounded by k x clauses).
         """
+        if max_per_clause is not None and max_per_clause < 1:
+            raise ValueError(f"max_per_clause must be at least 1, not {max_per_clause}")
         clauses = self.clauses
         if threshold <= 0.0 or method == "embedding":
             out = []
@@ -225,8 +243,11 @@ class Scorer:
                     pair = self.pair(a, b)
                     if pair.score(method) >= threshold:
                         out.append(pair)
+            if max_per_clause is not None:
+                out = cap_pairs(out, max_per_clause, method, involving)
             return sorted(out)
         out = []
+        kept: dict[tuple[str, str], ClausePair] = {}
         # Features in very many clauses (a topic like "migration") are left out of the index walk; what they could
         # add to a pair is bounded by the clause's weight times their largest weight, and a pair whose partial
         # score plus that bound reaches the threshold is scored exactly, so nothing above the threshold is lost.
@@ -253,17 +274,20 @@ class Scorer:
                         acc[m] = acc.get(m, 0.0) + weight * other
             slack = wt * bounds[0] + wl * bounds[1]
             candidates = range(len(clauses)) if slack >= threshold else sums[0].keys() | sums[1].keys()
+            mine: list[ClausePair] = out if max_per_clause is None else []
             for m in candidates:
                 b = clauses[m]
-                if b.declaration == a.declaration or (m < n and (involving is None or b.declaration == involving)):
-                    continue  # same declaration, or a pair already seen from the other side
+                if b.declaration == a.declaration:
+                    continue
+                if max_per_clause is None and m < n and (involving is None or b.declaration == involving):
+                    continue  # a pair already seen from the other side
                 partial = wt * sums[0].get(m, 0.0) + wl * sums[1].get(m, 0.0)
                 if partial + slack < threshold:
                     continue
                 if slack > 0.0:
                     pair = self.pair(a, b)
                     if pair.score(method) >= threshold:
-                        out.append(pair)
+                        mine.append(pair)
                     continue
                 topic = max(0.0, min(1.0, sums[0].get(m, 0.0)))
                 lexical = max(0.0, min(1.0, sums[1].get(m, 0.0)))
@@ -271,8 +295,47 @@ class Scorer:
                 if {"topic": topic, "lexical": lexical, "combined": combined}[method] < threshold:
                     continue
                 first, second = self._order(a, b)
-                out.append(ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6), round(combined, 6)))
+                mine.append(ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6), round(combined, 6)))
+            if max_per_clause is not None:
+                for pair in _best(mine, a.iri, max_per_clause, method):
+                    kept[(pair.source, pair.target)] = pair
+        if max_per_clause is not None:
+            out = list(kept.values())
         return sorted(out)
+
+
+def _content_words(clause: ClauseInfo, cache: dict[str, tuple[str, list[str]]] | None) -> list[str]:
+    """:func:`content_words` of a clause's text, from ``cache`` (IRI -> (text, words)) when its text is unchanged."""
+    if cache is None:
+        return content_words(clause.text)
+    hit = cache.get(clause.iri)
+    if hit is not None and hit[0] == clause.text:
+        return hit[1]
+    words = content_words(clause.text)
+    cache[clause.iri] = (clause.text, words)
+    return words
+
+
+def _other(pair: ClausePair, clause: str) -> str:
+    return pair.target if pair.source == clause else pair.source
+
+
+def _best(pairs: Iterable[ClausePair], clause: str, k: int, method: str) -> list[ClausePair]:
+    """The ``k`` best pairs of ``clause`` among ``pairs`` (score descending, then the other clause's IRI)."""
+    return heapq.nsmallest(k, pairs, key=lambda p: (-p.score(method), _other(p, clause)))
+
+
+def cap_pairs(pairs: Iterable[ClausePair], k: int, method: str, involving: str | None = None) -> list[ClausePair]:
+    """The pairs that are among the ``k`` best of one of their clauses (with ``involving``, a declaration IRI: of
+    their clause in that declaration), in the order given. See :meth:`Scorer.pairs`."""
+    pairs = list(pairs)
+    by_clause: dict[str, list[ClausePair]] = {}
+    for p in pairs:
+        for clause in (p.source, p.target):
+            if involving is None or clause.startswith(f"{CLAUSE_BASE}{declaration_key(involving)}/"):
+                by_clause.setdefault(clause, []).append(p)
+    kept = {id(p) for clause, mine in by_clause.items() for p in _best(mine, clause, k, method)}
+    return [p for p in pairs if id(p) in kept]
 
 
 def shared_forums(corpus: Corpus, involving: str | None = None) -> dict[tuple[str, str], set[str]]:
@@ -298,7 +361,9 @@ def shared_forums(corpus: Corpus, involving: str | None = None) -> dict[tuple[st
 class Linker:
     """Finds and writes links. ``threshold``: lowest score kept for a clause link (``Settings.link_threshold``);
     ``topic_weight``: share of the topic score in the combined one; ``method``: the score that decides and is
-    written (``combined`` by default; ``embedding`` needs ``embedder``)."""
+    written (``combined`` by default; ``embedding`` needs ``embedder``); ``max_per_clause``: at most this many
+    related clauses chosen per clause (``Settings.link_max_per_clause``; see :meth:`Scorer.pairs`; ``None``: no
+    cap)."""
 
     def __init__(
         self,
@@ -307,6 +372,7 @@ class Linker:
         topic_weight: float = DEFAULT_TOPIC_WEIGHT,
         method: str = "combined",
         embedder: Embedder | None = None,
+        max_per_clause: int | None = None,
     ) -> None:
         if method not in (*METHODS, "embedding"):
             raise ValueError(f"unknown link method {method!r}; use one of {', '.join((*METHODS, 'embedding'))}")
@@ -314,17 +380,25 @@ class Linker:
             raise ValueError("the embedding method needs an embedder")
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], not {threshold}")
+        if max_per_clause is not None and max_per_clause < 1:
+            raise ValueError(f"max_per_clause must be at least 1, not {max_per_clause}")
         self.threshold = threshold
         self.topic_weight = topic_weight
         self.method = method
         self.embedder = embedder
+        self.max_per_clause = max_per_clause
 
-    def scorer(self, corpus: Corpus) -> Scorer:
-        """The :class:`Scorer` of ``corpus`` with this linker's weights and embedder."""
-        return Scorer(corpus, topic_weight=self.topic_weight, embedder=self.embedder)
+    def scorer(self, corpus: Corpus, *, words_cache: dict[str, tuple[str, list[str]]] | None = None) -> Scorer:
+        """The :class:`Scorer` of ``corpus`` with this linker's weights and embedder (``words_cache``: see
+        :class:`Scorer`)."""
+        return Scorer(corpus, topic_weight=self.topic_weight, embedder=self.embedder, words_cache=words_cache)
 
-    def links(self, corpus: Corpus, *, involving: str | None = None) -> LinkSet:
-        """The links of ``corpus`` (with ``involving``, a declaration IRI: only those that touch it)."""
+    def links(
+        self, corpus: Corpus, *, involving: str | None = None,
+        words_cache: dict[str, tuple[str, list[str]]] | None = None,
+    ) -> LinkSet:
+        """The links of ``corpus`` (with ``involving``, a declaration IRI: only those that touch it).
+        ``words_cache``: content words of clauses kept between calls (IRI -> (text, words)); only speed."""
         finder = CitationFinder(corpus)
         if involving is None:
             citations = finder.find(corpus.clauses.values())
@@ -332,8 +406,9 @@ class Linker:
             own = [c for c in corpus.clauses.values() if c.declaration == involving]
             others = [c for c in corpus.clauses.values() if c.declaration != involving]
             citations = sorted(set(finder.find(own)) | set(finder.find(others, target=involving)))
-        scorer = self.scorer(corpus)
-        pairs = scorer.pairs(involving, method=self.method, threshold=self.threshold)
+        scorer = self.scorer(corpus, words_cache=words_cache)
+        pairs = scorer.pairs(involving, method=self.method, threshold=self.threshold,
+                             max_per_clause=self.max_per_clause)
         return LinkSet(citations, shared_forums(corpus, involving), pairs, self.method)
 
     # -- against a store -------------------------------------------------------------------------------------

@@ -12,6 +12,12 @@ The interface is deliberately small:
     Replace whole named graphs in ONE transaction: every graph named in the mapping is emptied and refilled with its
     statements (pyoxigraph ``Triple`` or ``Quad``; a quad's own graph name is ignored), and every graph in
     ``remove`` is dropped. All or nothing: when it raises, the store is exactly as it was.
+``apply(replace={graph_iri: statements}, remove=(), edits={graph_iri: GraphEdit(...)})``
+    :meth:`replace_graphs` plus changes to PART of other graphs, in ONE transaction: for each edited graph, every
+    statement whose subject is in ``remove_subjects`` or whose object is in ``remove_objects`` is deleted, and the
+    ``remove`` statements, then the ``add`` statements are inserted (so a statement both removed and added stays).
+    All or nothing, like ``replace_graphs``. This is what keeps ``graph/links`` up to date on ingest without
+    rewriting it: the cost follows the size of the change, not of the graph.
 ``graph_names()``
     The IRIs of the named graphs, sorted.
 ``export(target, format)``
@@ -26,7 +32,8 @@ The interface is deliberately small:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal, TypeAlias
@@ -80,6 +87,36 @@ def as_quads(graph: str, statements: Iterable[Statement]) -> list[Quad]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class GraphEdit:
+    """A change to part of one named graph (see :meth:`Store.apply`).
+
+    ``remove_subjects`` / ``remove_objects``: every statement of the graph with one of these subjects / objects
+    goes; ``remove``: these statements go (no blank nodes: SPARQL cannot name a stored blank node); ``add``: these
+    statements are inserted after the removals. A quad's own graph name is ignored.
+
+    >>> GraphEdit(add=[]).empty
+    True
+    """
+
+    remove_subjects: Collection[NamedNode] = ()
+    remove_objects: Collection[NamedNode] = ()
+    remove: Collection[Statement] = ()
+    add: Collection[Statement] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether the edit changes nothing."""
+        return not (self.remove_subjects or self.remove_objects or self.remove or self.add)
+
+
+def check_apply_arguments(replace: Mapping[str, object], remove: Iterable[str], edits: Mapping[str, object]) -> None:
+    """Raise ``ValueError`` when a graph is both replaced (or removed) and edited in one :meth:`Store.apply`."""
+    clash = (set(replace) | set(remove)) & set(edits)
+    if clash:
+        raise ValueError(f"graphs both replaced or removed and edited: {', '.join(sorted(clash))}")
+
+
 class Store(abc.ABC):
     """A place that holds the graph. See the module docstring for the contract of each method."""
 
@@ -102,6 +139,22 @@ class Store(abc.ABC):
         """Replace the named graphs in ``graphs`` and drop those in ``remove``, in one transaction.
 
         Raises :class:`kg.errors.StoreError` (store unchanged) or ``TypeError`` for a statement that is not a
+        pyoxigraph ``Triple``/``Quad``.
+        """
+
+    @abc.abstractmethod
+    def apply(
+        self,
+        replace: Mapping[str, Iterable[Statement]] | None = None,
+        *,
+        remove: Iterable[str] = (),
+        edits: Mapping[str, GraphEdit] | None = None,
+    ) -> None:
+        """Replace the graphs in ``replace``, drop those in ``remove`` and apply ``edits`` to parts of other graphs,
+        in one transaction (see the module docstring).
+
+        Raises :class:`kg.errors.StoreError` (store unchanged), ``ValueError`` when a graph is both replaced and
+        edited or an edit removes a statement with a blank node, ``TypeError`` for a statement that is not a
         pyoxigraph ``Triple``/``Quad``.
         """
 

@@ -23,11 +23,25 @@ from kg.namespaces import PREFIXES
 
 #: Prefixes for Turtle and TriG dumps: not ``id:``, whose local names would need escaped slashes.
 TURTLE_PREFIXES = {p: ns for p, ns in PREFIXES.items() if p != "id"}
-from kg.store.base import EXPORT_FORMATS, ExportFormat, QueryResult, Statement, Store, Term, as_quads
+from kg.store.base import (
+    EXPORT_FORMATS,
+    ExportFormat,
+    GraphEdit,
+    QueryResult,
+    Statement,
+    Store,
+    Term,
+    as_quads,
+    check_apply_arguments,
+)
 
 log = logging.getLogger(__name__)
 
 _UNION_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+
+class _BlankNodeRemoval(ValueError):
+    """An edit would remove a statement with a blank node (SPARQL's DELETE DATA cannot name one)."""
 
 
 class OxigraphStore(Store):
@@ -113,17 +127,86 @@ class OxigraphStore(Store):
         ``DROP SILENT GRAPH ...; INSERT DATA {...}``, which Oxigraph applies as a single transaction.
         Raises :class:`StoreError` (the store unchanged), ``TypeError`` for a statement that is not a Triple/Quad.
         """
+        self.apply(graphs, remove=remove)
+
+    def apply(
+        self,
+        replace: Mapping[str, Iterable[Statement]] | None = None,
+        *,
+        remove: Iterable[str] = (),
+        edits: Mapping[str, GraphEdit] | None = None,
+    ) -> None:
+        """Replace the graphs in ``replace``, drop those in ``remove`` and apply ``edits`` (see
+        :class:`kg.store.base.GraphEdit`), in one transaction.
+
+        Everything is materialised first (an error there writes nothing). The statements an edit removes by
+        subject or object are looked up in the graph's indexes (``quads_for_pattern``), so the update names only
+        what changes. When nothing is removed or dropped, everything goes in with one transactional
+        ``Store.extend``; otherwise one SPARQL update (``DROP SILENT GRAPH``, ``DELETE DATA``, ``INSERT DATA``),
+        which Oxigraph applies as one transaction. Raises :class:`StoreError` (store unchanged), ``ValueError``
+        (a graph both replaced and edited; a removed statement with a blank node), ``TypeError`` (not a
+        Triple/Quad).
+        """
         self._check_writable()
-        quads: dict[str, list[Quad]] = {g: as_quads(g, sts) for g, sts in graphs.items()}
+        replace = replace or {}
+        edits = edits or {}
+        remove = list(remove)
+        check_apply_arguments(replace, remove, edits)
+        quads: dict[str, list[Quad]] = {g: as_quads(g, sts) for g, sts in replace.items()}
         drop = list(dict.fromkeys([*quads, *remove]))
         store = self.raw
+        deletes: dict[str, list[Quad]] = {}
+        inserts: dict[str, list[Quad]] = {}
         try:
-            if not any(store.contains_named_graph(NamedNode(g)) for g in drop):
-                store.extend([q for qs in quads.values() for q in qs])
+            for g, edit in edits.items():
+                add = as_quads(g, edit.add)
+                gone = self._edit_removals(g, edit)
+                gone.difference_update(add)
+                if gone:
+                    deletes[g] = sorted(gone, key=str)
+                if add:
+                    inserts[g] = add
+            if not deletes and not any(store.contains_named_graph(NamedNode(g)) for g in drop):
+                store.extend([q for qs in (*quads.values(), *inserts.values()) for q in qs])
             else:
-                store.update(self._replace_update(drop, quads))
-        except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
-            raise StoreError(f"writing graphs {', '.join(drop)} failed; store unchanged: {exc}") from exc
+                text = self._replace_update(drop, quads)
+                parts = [text] if text else []
+                parts += self._data_update("DELETE DATA", deletes)
+                parts += self._data_update("INSERT DATA", inserts)
+                if parts:
+                    store.update(" ;\n".join(parts))
+        except (OSError, RuntimeError, SyntaxError) as exc:
+            names = ", ".join([*drop, *edits])
+            raise StoreError(f"writing graphs {names} failed; store unchanged: {exc}") from exc
+        except ValueError as exc:
+            if isinstance(exc, _BlankNodeRemoval):
+                raise
+            names = ", ".join([*drop, *edits])
+            raise StoreError(f"writing graphs {names} failed; store unchanged: {exc}") from exc
+
+    def _edit_removals(self, graph: str, edit: GraphEdit) -> set[Quad]:
+        """The quads of ``graph`` that ``edit`` removes (looked up by subject and by object)."""
+        g = NamedNode(graph)
+        out = set(as_quads(graph, edit.remove))
+        raw = self.raw
+        for s in edit.remove_subjects:
+            out.update(raw.quads_for_pattern(s, None, None, g))
+        for o in edit.remove_objects:
+            out.update(raw.quads_for_pattern(None, None, o, g))
+        for q in out:
+            if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                raise _BlankNodeRemoval(f"cannot remove a statement with a blank node from {graph}: {q}")
+        return out
+
+    @staticmethod
+    def _data_update(verb: str, quads: Mapping[str, list[Quad]]) -> list[str]:
+        """``INSERT DATA {...}`` or ``DELETE DATA {...}`` of ``quads`` (graph -> quads), or nothing."""
+        body = []
+        for g, qs in quads.items():
+            if qs:
+                triples = ox.serialize([q.triple for q in qs], format=RdfFormat.N_TRIPLES).decode("utf-8")
+                body.append(f"GRAPH <{g}> {{\n{triples}}}")
+        return [verb + " {\n" + "\n".join(body) + "\n}"] if body else []
 
     @staticmethod
     def _replace_update(drop: list[str], quads: Mapping[str, list[Quad]]) -> str:

@@ -72,7 +72,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 from kg.errors import BadInput, BadQuery, KGError, QueryTimeout, StoreError
 from kg.namespaces import DEC, GRAPH_BASE, PREFIXES
 from kg.settings import Settings
-from kg.store.base import EXPORT_FORMATS, ExportFormat, Store
+from kg.store.base import EXPORT_FORMATS, ExportFormat, GraphEdit, Store, check_apply_arguments
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +294,29 @@ def _insert(graph: str, lines: list[str], has_bnodes: bool) -> str:
     if has_bnodes:
         return f"INSERT {{ GRAPH <{graph}> {{\n{body}\n}} }} WHERE {{}}"
     return f"INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}"
+
+
+_EDIT_VALUES = 500
+"""Terms per ``VALUES`` block of an edit's ``DELETE ... WHERE`` (longer lists go in several operations)."""
+
+
+def _edit_deletes(graph: str, edit: GraphEdit) -> list[str]:
+    """The update operations that remove what ``edit`` removes from ``graph`` (subjects, objects, statements)."""
+    ops = []
+    for var, terms in (("s", edit.remove_subjects), ("o", edit.remove_objects)):
+        names = sorted({_term_text(t) for t in terms})
+        for i in range(0, len(names), _EDIT_VALUES):
+            values = " ".join(names[i : i + _EDIT_VALUES])
+            ops.append(
+                f"DELETE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} WHERE {{ VALUES ?{var} {{ {values} }} "
+                f"GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            )
+    if edit.remove:
+        lines = sorted({f"{_term_text(t.subject)} {_term_text(t.predicate)} {_term_text(t.object)} ." for t in edit.remove})
+        for i in range(0, len(lines), CHUNK_TRIPLES):
+            body = "\n".join(lines[i : i + CHUNK_TRIPLES])
+            ops.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
+    return ops
 
 
 def _check_graph_iri(iri: str) -> str:
@@ -526,14 +549,40 @@ class RemoteStore(Store):
         :class:`BadInput` for a term the server cannot take, ``TypeError`` for a statement that is not a pyoxigraph
         ``Triple``/``Quad``).
         """
+        self.apply(graphs, remove=remove)
+
+    def apply(
+        self,
+        replace: Mapping[str, Iterable[Statement]] | None = None,
+        *,
+        remove: Iterable[str] = (),
+        edits: Mapping[str, GraphEdit] | None = None,
+    ) -> None:
+        """:meth:`replace_graphs` plus ``edits`` to parts of other graphs (:class:`kg.store.base.GraphEdit`), with
+        the same guarantee: everything new (whole graphs and the statements edits add) is first written under
+        temporary graph names; then ONE update request moves the new graphs in, drops the removed ones, deletes
+        what each edit removes (``DELETE {...} WHERE { VALUES ?s {...} GRAPH <g> {?s ?p ?o} }`` by subject and by
+        object, ``DELETE DATA`` for given statements), adds the edit's statements (``ADD`` from its temporary
+        graph) and writes a new :meth:`generation` marker. Raises as :meth:`replace_graphs`, and ``ValueError``
+        for a graph both replaced and edited or a removed statement with a blank node.
+        """
         if self.read_only:
             raise StoreError("this store was opened read-only")
+        replace = replace or {}
+        edits = edits or {}
+        remove = [_check_graph_iri(str(g.value if isinstance(g, ox.NamedNode) else g)) for g in remove]
+        check_apply_arguments(replace, remove, edits)
+        for graph, edit in edits.items():
+            for st in edit.remove:
+                if isinstance(st.subject, ox.BlankNode) or isinstance(st.object, ox.BlankNode):
+                    raise ValueError(f"cannot remove a statement with a blank node from {graph}: {st}")
         token = uuid.uuid4().hex
         temp: dict[str, str] = {}
+        added: dict[str, str] = {}
         empty: list[str] = []
         written: list[str] = []
         try:
-            for n, (graph, triples) in enumerate(graphs.items()):
+            for n, (graph, triples) in enumerate([*replace.items(), *((g, e.add) for g, e in edits.items())]):
                 graph = _check_graph_iri(str(graph.value if isinstance(graph, ox.NamedNode) else graph))
                 tmp = f"{TEMP_GRAPH_BASE}{token}/{n}"
                 written.append(tmp)
@@ -541,7 +590,10 @@ class RemoteStore(Store):
                 for lines, has_bnodes in _chunks(triples):
                     self.update(_insert(tmp, lines, has_bnodes))
                     count += len(lines)
-                if count:
+                if n >= len(replace):
+                    if count:
+                        added[graph] = tmp
+                elif count:
                     temp[graph] = tmp
                 else:
                     empty.append(graph)
@@ -550,8 +602,13 @@ class RemoteStore(Store):
             self._drop_quietly(written)
             raise
         ops = [f"MOVE SILENT GRAPH <{tmp}> TO GRAPH <{graph}>" for graph, tmp in temp.items()]
-        drops = set(empty) | {_check_graph_iri(str(g.value if isinstance(g, ox.NamedNode) else g)) for g in remove}
+        drops = set(empty) | set(remove)
         ops += [f"DROP SILENT GRAPH <{g}>" for g in sorted(drops - set(temp))]
+        for graph, edit in edits.items():
+            graph = _check_graph_iri(graph)
+            ops += _edit_deletes(graph, edit)
+            if graph in added:
+                ops += [f"ADD SILENT GRAPH <{added[graph]}> TO GRAPH <{graph}>", f"DROP SILENT GRAPH <{added[graph]}>"]
         if not ops:
             return
         ops += [
@@ -561,9 +618,10 @@ class RemoteStore(Store):
         try:
             self.update(" ;\n".join(ops))
         except KGError:
-            self._drop_quietly(list(temp.values()))
+            self._drop_quietly([*temp.values(), *added.values()])
             raise
-        log.info("replaced %d graphs and removed %d on %s", len(temp), len(drops - set(temp)), self.query_url)
+        log.info("replaced %d graphs, removed %d and edited %d on %s", len(temp), len(drops - set(temp)),
+                 len(edits), self.query_url)
 
     def _drop_quietly(self, graphs: list[str]) -> None:
         for g in graphs:
