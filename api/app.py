@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.cache import ResultCache
+from api.headers import SecurityHeadersMiddleware
 from api.limits import ClientLimiter
 from api.problems import install_problem_handlers
 from api.querying import QueryService
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Linked-data clients need the validators and links too (Last-Modified is safelisted already).
         expose_headers=["X-Cache", "ETag", "Link", "Location", "Content-Location", "X-Total-Count"],
     )
+    # nosniff and Referrer-Policy on every response, a CSP on HTML without one (outermost: errors get them too).
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(sparql.router)
     _include_optional_routers(app)
     return app

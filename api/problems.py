@@ -68,7 +68,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "Internal error", "the server failed; the error has been logged")
+    # Answered by Starlette's outermost error middleware, outside api.headers: the security headers are set here.
+    return problem_response(
+        500, "Internal error", "the server failed; the error has been logged",
+        headers={"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"},
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
