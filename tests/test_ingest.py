@@ -269,3 +269,62 @@ def test_cli_ingest_into_a_missing_store_is_refused(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "no store at" in out.stderr and "kg build" in out.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_failed_group_write_falls_back_to_one_transaction_per_declaration(
+    store_dir: Path, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked declarations go several per transaction; when that write fails they are written one by one, and
+    the one whose own write fails is reported and absent, wholly."""
+    from kg.errors import StoreError
+
+    good = sorted(p for p in TESTS_CORPUS.iterdir() if p.suffix in (".txt", ".html"))
+    assert len(good) >= 3
+    doomed = declaration_graph("")  # set below to the graph of the second file
+    calls: list[list[str]] = []
+    real = OxigraphStore.apply
+
+    def flaky(self: OxigraphStore, replace: dict | None = None, **kwargs: object) -> None:  # type: ignore[type-arg]
+        names = sorted(replace or {})
+        calls.append(names)
+        if len(names) > 1 or doomed in names:
+            raise StoreError("simulated failure of the write")
+        real(self, replace, **kwargs)  # type: ignore[arg-type]
+
+    second = pipeline.prepare_file(good[1])
+    doomed = second.graph
+    before = quads(store_dir)
+    monkeypatch.setattr(OxigraphStore, "apply", flaky)
+    with OxigraphStore(store_dir) as st:
+        report = ingest_files(st, good, pipeline=pipeline)
+    monkeypatch.undo()
+    assert len(calls[0]) == len(good)  # first the whole group in one transaction
+    assert [f.ok for f in report.files] == [f != good[1] for f in good]
+    failed = report.files[1]
+    assert failed.reason and failed.reason.startswith(f"{good[1]}: not written") and failed.key is None
+    after = quads(store_dir)
+    graphs = {q.graph_name.value for q in after - before}
+    assert doomed not in graphs and {f.graph for f in report.files if f.ok} <= graphs
+    assert not any(second.key in q.subject.value or second.key in str(q.object) for q in after)
+
+
+def test_cli_ingest_refreshes_the_dumps_unless_told_not_to(store_dir: Path, tmp_path: Path) -> None:
+    from kg.build import DUMP_NQUADS, DUMP_TURTLE, dumps_dir
+
+    folder = dumps_dir(store_dir)
+    doc = TESTS_CORPUS / "bullet-joint-statement.txt"
+    out = kg("ingest", "--store", str(store_dir), "--no-dumps", str(doc))
+    assert out.returncode == 0, out.stderr
+    assert not folder.exists() and "dump:" not in out.stdout
+    out = kg("ingest", "--store", str(store_dir), str(doc))
+    assert out.returncode == 0, out.stderr
+    assert f"dump: {folder / DUMP_NQUADS}" in out.stdout
+    ds = Dataset()
+    ds.parse(data=gzip.decompress((folder / DUMP_NQUADS).read_bytes()), format="nquads")
+    store_quads = quads(store_dir)
+    assert sum(len(g) for g in ds.graphs() if g.identifier != ds.default_graph.identifier) == len(store_quads)
+    union = Graph().parse(folder / DUMP_TURTLE, format="turtle")
+    assert len(union) == len({q.triple for q in store_quads})
+    assert sorted(p.name for p in folder.iterdir()) == sorted([DUMP_NQUADS, DUMP_TURTLE])  # no temporary left
+    out = kg("ingest", "--help")
+    assert "--no-dumps" in out.stdout

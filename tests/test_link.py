@@ -302,3 +302,62 @@ def test_frequent_features_pruning_loses_nothing(monkeypatch: pytest.MonkeyPatch
     pruned = Scorer(CORPUS).pairs(threshold=0.1)
     assert [(p.source, p.target) for p in pruned] == [(p.source, p.target) for p in exact]
     assert all(abs(a.combined - b.combined) < 1e-6 for a, b in zip(pruned, exact))
+
+
+def _many_clauses() -> Corpus:
+    """Six declarations whose clauses share words and topics in many combinations (for the cap tests)."""
+    words = ["remittances", "smuggling", "trafficking", "diaspora", "families", "workers", "consular", "returns",
+             "integration", "labour", "borders", "asylum"]
+    topics = ["remittances", "smuggling", "trafficking", "diaspora"]
+    declarations = []
+    for d in range(6):
+        clauses = []
+        for c in range(7):
+            chosen = [words[(d * 3 + c * 5 + i * 7) % len(words)] for i in range(3 + (c % 3))]
+            clauses.append((f"We commit to address {' and '.join(chosen)} of migrants.",
+                            {topics[(d + c) % 4], topics[(d * c) % 4]}))
+        declarations.append((f"decl-{d}", 2000 + d, clauses))
+    return corpus_of(*declarations)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_cap_keeps_the_k_best_pairs_of_either_clause_like_brute_force(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.link.linker as linker
+    from kg.link.linker import cap_pairs
+
+    corpus = _many_clauses()
+    every = Scorer(corpus).pairs()  # brute force, every cross pair
+    for method, threshold in (("combined", 0.1), ("lexical", 0.05), ("topic", 0.2)):
+        expected = sorted(cap_pairs([p for p in every if p.score(method) >= threshold], k, method))
+        fast = Scorer(corpus).pairs(method=method, threshold=threshold, max_per_clause=k)
+        assert [(p.source, p.target) for p in fast] == [(p.source, p.target) for p in expected], method
+        per_clause: dict[str, int] = {}
+        for p in fast:
+            for c in (p.source, p.target):
+                per_clause[c] = per_clause.get(c, 0) + 1
+        # each clause chose at most k; a clause may also be chosen by others, but no pair is outside both top-k
+        assert len(fast) <= k * len({c.iri for c in corpus.clauses.values()})
+        uncapped = Scorer(corpus).pairs(method=method, threshold=threshold)
+        assert set(fast) <= set(uncapped) and (len(fast) < len(uncapped) or k >= 4)
+    # the same with every shared feature treated as frequent (the bound-driven path)
+    monkeypatch.setattr(linker, "FREQUENT_FEATURE_MIN", 1)
+    monkeypatch.setattr(linker, "FREQUENT_FEATURE_SHARE", 10_000)
+    expected = sorted(cap_pairs([p for p in every if p.combined >= 0.1], k, "combined"))
+    fast = Scorer(corpus).pairs(threshold=0.1, max_per_clause=k)
+    assert [(p.source, p.target) for p in fast] == [(p.source, p.target) for p in expected]
+
+
+def test_cap_involving_a_declaration_counts_its_own_clauses_only() -> None:
+    from kg.link.linker import cap_pairs
+
+    corpus = _many_clauses()
+    target = D + "decl-5"
+    every = [p for p in Scorer(corpus).pairs() if p.combined >= 0.1]
+    expected = sorted(cap_pairs([p for p in every if D + "decl-5" in (
+        corpus.clauses[p.source].declaration, corpus.clauses[p.target].declaration)], 2, "combined", target))
+    fast = Scorer(corpus).pairs(target, threshold=0.1, max_per_clause=2)
+    assert [(p.source, p.target) for p in fast] == [(p.source, p.target) for p in expected]
+    own = [c for p in fast for c in (p.source, p.target) if corpus.clauses[c].declaration == target]
+    assert fast and max(own.count(c) for c in own) <= 2
+    with pytest.raises(ValueError):
+        Linker(threshold=0.1, max_per_clause=0)

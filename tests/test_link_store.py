@@ -213,3 +213,44 @@ def test_kg_link_rebuilds_the_links_graph_alone(store_dir: Path) -> None:
 def test_kg_link_refuses_a_bad_threshold(store_dir: Path) -> None:
     out = kg("link", "--store", str(store_dir), "--threshold", "1.5")
     assert out.returncode != 0
+
+
+def test_declarations_written_together_link_as_if_one_by_one(built_store: Path, tmp_path: Path) -> None:
+    """Several declarations (and their links) per transaction give the store one transaction each gives."""
+    files = sorted(LINKS_DIR.glob("*.txt"))
+    results = []
+    for per_transaction in (1, len(files)):
+        target = tmp_path / f"store-{per_transaction}"
+        shutil.copytree(built_store, target)
+        with OxigraphStore(target) as st:
+            report = ingest_files(st, files, per_transaction=per_transaction)
+            assert report.ok, report.failed
+            results.append(set(st.raw))
+    assert results[0] == results[1]
+
+
+def test_links_graph_stays_consistent_after_replacements(store_dir: Path, tmp_path: Path) -> None:
+    """Every clause link has its two ends in the store and both dec:relatedClause shortcuts, and no shortcut is
+    left without its link, after ingests, a replacement with fewer clauses and the cap."""
+    text = tmp_path / "recall.txt"
+    text.write_text(RECALL, encoding="utf-8")
+    with OxigraphStore(store_dir) as st:
+        assert ingest_files(st, [*sorted(LINKS_DIR.glob("*.txt")), text], link_max_per_clause=3).ok
+        text.write_text(RECALL.split("\n2.")[0] + "\n", encoding="utf-8")  # clause 2 goes
+        assert ingest_files(st, [text], link_max_per_clause=3).ok
+        links = set(current_links(st))
+        clauses = {r["c"].value for r in st.query(PREFIXES + "SELECT ?c WHERE { ?c a dec:Clause }")}
+    ends: dict[ox.NamedNode, dict[str, str]] = {}
+    for t in links:
+        if t.predicate.value in (str(DEC.source), str(DEC.target)):
+            ends.setdefault(t.subject, {})[t.predicate.value] = t.object.value
+    assert ends and all(len(e) == 2 and set(e.values()) <= clauses for e in ends.values())
+    related = {(t.subject.value, t.object.value) for t in links if t.predicate.value == str(DEC.relatedClause)}
+    expected = {pair for e in ends.values() for pair in ((e[str(DEC.source)], e[str(DEC.target)]),
+                                                        (e[str(DEC.target)], e[str(DEC.source)]))}
+    assert related == expected
+    assert not any(t.subject.value.endswith(f"{RECALL_KEY}/2") or t.object.value.endswith(f"{RECALL_KEY}/2")
+                   for t in links)
+    # each clause of the last ingested declaration chose at most 3 related clauses
+    mine = [p for p in related if RECALL_KEY in p[0]]
+    assert mine and max(sum(1 for p in mine if p[0] == c) for c, _ in mine) <= 3

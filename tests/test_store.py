@@ -211,3 +211,87 @@ def test_open_store_picks_the_backend(tmp_path: Path, monkeypatch: pytest.Monkey
     remote = open_store(Settings(store="https://sparql.example.org/sparql"), read_only=True)
     assert isinstance(remote, FakeRemote)
     assert calls == [("https://sparql.example.org/sparql", True)]
+
+
+# -- apply: replace graphs and edit part of another, one transaction ---------------------------------------------
+
+N = ox.NamedNode
+P, Q = N(EX + "p"), N(EX + "q")
+
+
+def _edit_fixture(store: OxigraphStore) -> None:
+    store.replace_graphs({G3: [
+        ox.Triple(N(EX + "a"), P, N(EX + "b")), ox.Triple(N(EX + "c"), P, N(EX + "a")),
+        ox.Triple(N(EX + "c"), Q, N(EX + "d")), ox.Triple(N(EX + "e"), Q, ox.Literal("kept")),
+    ]})
+
+
+def in_graph(store: OxigraphStore, graph: str) -> set[ox.Triple]:
+    return {q.triple for q in store.raw.quads_for_pattern(None, None, None, N(graph))}
+
+
+def test_apply_edits_part_of_a_graph_with_a_replacement_in_one_call(store: OxigraphStore) -> None:
+    from kg.store.base import GraphEdit
+
+    _edit_fixture(store)
+    g2 = in_graph(store, G2)
+    store.apply(
+        {G1: triples("n", 2)},
+        edits={G3: GraphEdit(
+            remove_subjects=[N(EX + "a")], remove_objects=[N(EX + "a")],
+            remove=[ox.Triple(N(EX + "c"), Q, N(EX + "d"))],
+            add=[ox.Triple(N(EX + "a"), Q, N(EX + "z")), ox.Quad(N(EX + "e"), Q, ox.Literal("kept"), N(G1))],
+        )},
+    )
+    assert in_graph(store, G3) == {ox.Triple(N(EX + "a"), Q, N(EX + "z")), ox.Triple(N(EX + "e"), Q, ox.Literal("kept"))}
+    assert in_graph(store, G1) == set(triples("n", 2))
+    assert in_graph(store, G2) == g2
+
+
+def test_apply_is_one_transaction_when_it_fails(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.store.base import GraphEdit
+
+    _edit_fixture(store)
+    before = snapshot(store)
+    real = OxigraphStore._data_update
+
+    def failing(verb: str, quads: dict[str, list[ox.Quad]]) -> list[str]:
+        return [*real(verb, quads), "DROP GRAPH <http://example.org/does-not-exist>"] if verb == "INSERT DATA" else \
+            real(verb, quads)
+
+    monkeypatch.setattr(OxigraphStore, "_data_update", staticmethod(failing))
+    with pytest.raises(StoreError, match="store unchanged"):
+        store.apply({G1: triples("n", 2)}, edits={G3: GraphEdit(remove_subjects=[N(EX + "a")],
+                                                                add=[ox.Triple(N(EX + "x"), P, N(EX + "y"))])})
+    assert snapshot(store) == before
+
+
+def test_apply_refuses_a_graph_replaced_and_edited_and_blank_node_removals(store: OxigraphStore) -> None:
+    from kg.store.base import GraphEdit
+
+    before = snapshot(store)
+    with pytest.raises(ValueError, match="both replaced"):
+        store.apply({G1: []}, edits={G1: GraphEdit(add=triples("x", 1))})
+    store.replace_graphs({G3: [ox.Triple(N(EX + "s"), P, ox.BlankNode("b1"))]})
+    with pytest.raises(ValueError, match="blank node"):
+        store.apply(edits={G3: GraphEdit(remove_subjects=[N(EX + "s")])})
+    assert len(in_graph(store, G3)) == 1
+    assert {q for q in snapshot(store) if q.graph_name != N(G3)} == before
+
+
+def test_apply_with_only_additions_is_one_extend(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.store.base import GraphEdit
+
+    calls: list[str] = []
+    raw = store.raw
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            calls.append(name)
+            return getattr(raw, name)
+
+    monkeypatch.setattr(store, "_store", Spy())
+    store.apply({G3: triples("n", 3)}, edits={G2: GraphEdit(add=triples("m", 2))})
+    monkeypatch.undo()
+    assert "extend" in calls and "update" not in calls
+    assert set(triples("m", 2)) <= in_graph(store, G2) and len(in_graph(store, G2)) == 52

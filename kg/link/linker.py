@@ -53,6 +53,8 @@ CLAUSE_LINK_BASE = ID_BASE + "clause-link/"
 #: through the index (see :meth:`Scorer.pairs`): only speed depends on these, not the result.
 FREQUENT_FEATURE_MIN = 200
 FREQUENT_FEATURE_SHARE = 20
+#: Scores are rounded to 6 decimals; bounds compared with them allow for that.
+_ROUNDING = 1e-6
 
 _RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 _XSD_DOUBLE = ox.NamedNode(PREFIXES["xsd"] + "double")
@@ -273,8 +275,12 @@ class Scorer:
                     for m, other in index[feature]:
                         acc[m] = acc.get(m, 0.0) + weight * other
             slack = wt * bounds[0] + wl * bounds[1]
+            if max_per_clause is not None:
+                for pair in self._top(n, sums, slack, (wt, wl), threshold, max_per_clause, method):
+                    kept[(pair.source, pair.target)] = pair
+                continue
             candidates = range(len(clauses)) if slack >= threshold else sums[0].keys() | sums[1].keys()
-            mine: list[ClausePair] = out if max_per_clause is None else []
+            mine: list[ClausePair] = out
             for m in candidates:
                 b = clauses[m]
                 if b.declaration == a.declaration:
@@ -296,12 +302,61 @@ class Scorer:
                     continue
                 first, second = self._order(a, b)
                 mine.append(ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6), round(combined, 6)))
-            if max_per_clause is not None:
-                for pair in _best(mine, a.iri, max_per_clause, method):
-                    kept[(pair.source, pair.target)] = pair
         if max_per_clause is not None:
             out = list(kept.values())
         return sorted(out)
+
+    def _top(
+        self, n: int, sums: tuple[dict[int, float], dict[int, float]], slack: float, weights: tuple[float, float],
+        threshold: float, k: int, method: str,
+    ) -> list[ClausePair]:
+        """The ``k`` best pairs (at or above ``threshold``) of clause number ``n``, given its partial sums over the
+        index and the bound ``slack`` on what the frequent features can add.
+
+        Candidates are scored in decreasing order of their partial score, and the walk stops as soon as a partial
+        score plus the bound cannot reach the k-th best exact score found so far; clauses sharing only frequent
+        features are scored only while that bound could still place them. Exact: the same k pairs as scoring all.
+        """
+        clauses = self.clauses
+        a = clauses[n]
+        wt, wl = weights
+        partials: dict[int, float] = {}
+        for m in sums[0].keys() | sums[1].keys():
+            if clauses[m].declaration != a.declaration:
+                partials[m] = wt * sums[0].get(m, 0.0) + wl * sums[1].get(m, 0.0)
+        best: list[float] = []  # min-heap of the k best exact scores so far
+        found: list[ClausePair] = []
+
+        def bar() -> float:
+            return max(threshold, best[0]) if len(best) >= k else threshold
+
+        def consider(m: int) -> None:
+            b = clauses[m]
+            if slack > 0.0:
+                pair = self.pair(a, b)
+            else:
+                topic = max(0.0, min(1.0, sums[0].get(m, 0.0)))
+                lexical = max(0.0, min(1.0, sums[1].get(m, 0.0)))
+                first, second = self._order(a, b)
+                pair = ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6),
+                                  round(combine(topic, lexical, self.topic_weight), 6))
+            score = pair.score(method)
+            if score < threshold:
+                return
+            found.append(pair)
+            heapq.heappush(best, score)
+            if len(best) > k:
+                heapq.heappop(best)
+
+        for m in sorted(partials, key=lambda m: (-partials[m], m)):
+            if partials[m] + slack < bar() - _ROUNDING:
+                break
+            consider(m)
+        if slack >= bar() - _ROUNDING:  # clauses that share only frequent features could still place
+            for m, b in enumerate(clauses):
+                if m not in partials and b.declaration != a.declaration:
+                    consider(m)
+        return _best(found, a.iri, k, method)
 
 
 def _content_words(clause: ClauseInfo, cache: dict[str, tuple[str, list[str]]] | None) -> list[str]:
