@@ -145,6 +145,7 @@ def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
     (repeated queries are the common case); refusals are not.
     """
     tokens = tokenize(text)
+    _check_nesting(tokens)
     prefixes: dict[str, str] = {}
     base: str | None = base_iri
     form: str | None = None
@@ -195,6 +196,27 @@ def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
             (from_named if named else from_graphs).append(_resolve(target, prefixes, base))
     normalised = " ".join(token.text for token in tokens)
     return QueryInfo(form, tuple(from_graphs), tuple(from_named), normalised, text)
+
+
+#: Deepest nesting of ``{``, ``(`` and ``[`` accepted. Real queries stay far below; Oxigraph's recursive parser
+#: overflows its stack (and kills the worker) somewhere past a few thousand levels.
+MAX_NESTING = 256
+_OPENERS = frozenset("{([")
+_CLOSERS = frozenset("})]")
+
+
+def _check_nesting(tokens: Iterable[Token]) -> None:
+    """Raise :class:`BadQuery` when groups, brackets or parentheses nest deeper than :data:`MAX_NESTING`."""
+    depth = 0
+    for token in tokens:
+        if token.kind != "punct":
+            continue
+        if token.text in _OPENERS:
+            depth += 1
+            if depth > MAX_NESTING:
+                raise BadQuery(f"the query nests groups or expressions more than {MAX_NESTING} levels deep")
+        elif token.text in _CLOSERS:
+            depth -= 1
 
 
 def _lenient_tokens(text: str) -> list[Token]:
