@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BUILD_INPUTS := $(shell find ontology kg -type f \( -name '*.ttl' -o -name '*.txt' -o -name '*.html' -o -name '*.pdf' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: install build serve test validate bench clean
+.PHONY: install build serve test validate bench soak clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -47,6 +47,11 @@ test: $(STAMP) $(NODE_STAMP)
 # make bench BENCH_ARGS="endpoint --triples 1000000"
 bench: $(STAMP)
 	$(PY) -m bench $(or $(BENCH_ARGS),all)
+
+# Minutes of mixed load at 32 clients against kg serve (tests/test_soak.py; SOAK_SECONDS, default 180); results
+# are recorded in docs/reliability.md.
+soak: $(STAMP)
+	$(PY) -m pytest -m soak tests/test_soak.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info node_modules
