@@ -308,3 +308,16 @@ def test_invalid_utf8_and_wrong_content_types_are_4xx(client: httpx.Client, serv
         status_line = _raw(server[0], request)
         assert not status_line.startswith(b"HTTP/1.1 5"), (request[:60], status_line)
     assert client.get("/sparql", params={"query": "ASK {}"}).json()["boolean"] is True
+
+
+def test_file_serving_routes_serve_only_their_own_files(client: httpx.Client, secret_file: Path) -> None:
+    """The routes that serve files (dumps, static assets, vendor assets) never reach another file."""
+    for path in (
+        "/dumps/..%2f..%2f..%2fetc%2fpasswd", "/dumps/%2e%2e%2fstore%2fCURRENT", f"/dumps/{secret_file}",
+        "/static/ui/..%2f..%2fkg%2fsettings.py", "/static/ui/%2e%2e%2fapp.py", "/static/vendor/..%2f..%2fpackage.json",
+        "/static/ui/../../pyproject.toml", "/doc/..%2f..%2fetc%2fpasswd", "/id/..%2f..%2f..%2fetc%2fpasswd",
+    ):
+        response = client.get(path, headers={"Accept": "text/turtle"})
+        assert response.status_code in (303, 400, 404, 406), (path, response.status_code)
+        for leak in ("root:x:", SECRET, "pydantic", "[project]", "MANIFEST"):
+            assert leak not in response.text, (path, leak)
