@@ -1,8 +1,8 @@
 """Crash safety: ``kg ingest`` and ``kg build`` killed with SIGKILL at random (seeded) moments and at the switch point.
 
 Ingest: a subprocess loads :data:`N_DECLARATIONS` generated declarations (``bench.corpus``) into a copy of the built
-store and is killed just after its first commit reached the write-ahead log (a mid-run state is certain), or after a
-random fraction of the time an uninterrupted run takes. After each kill the store opens,
+store and is killed with SIGKILL 0.1 s after its first commit reached the write-ahead log (a mid-run state is
+certain), at a seeded random moment after that commit, and at a seeded random moment of the whole run. After each kill the store opens,
 every declaration graph is either absent or isomorphic to the one the uninterrupted run wrote, the context graphs are
 untouched, the links graph names no clause or declaration that is absent; a second ``kg ingest`` then completes the
 set (every declaration graph equal to the uninterrupted run's, the links graph consistent and covering them).
@@ -139,20 +139,19 @@ def _wal_bytes(store: Path) -> int:
     return sum(p.stat().st_size for p in store.glob("*.log") if p.exists())
 
 
-def _kill_ingest(target: Path, documents: list[Path], *, after: float | None, reference_seconds: float) -> None:
-    """Run ``kg ingest`` and SIGKILL it ``after`` seconds from the start, or (``after=None``) a moment after its
-    first transaction reached the write-ahead log."""
+def _kill_ingest(target: Path, documents: list[Path], *, after: float, after_first_commit: bool,
+                 reference_seconds: float) -> None:
+    """Run ``kg ingest`` and SIGKILL it ``after`` seconds from its start, or from the moment its first transaction
+    reached the write-ahead log (``after_first_commit``)."""
     wal = _wal_bytes(target)
     process = subprocess.Popen([*KG, "ingest", "--store", str(target), "--no-dumps", *map(str, documents)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
     try:
-        if after is not None:
-            process.wait(timeout=after)
-        else:
+        if after_first_commit:
             deadline = time.monotonic() + 2 * reference_seconds
             while _wal_bytes(target) < wal + 100_000 and process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(0.1)
+        process.wait(timeout=after)
     except subprocess.TimeoutExpired:
         pass
     process.send_signal(signal.SIGKILL)
@@ -169,9 +168,16 @@ def test_ingest_killed_at_random_moments_leaves_whole_declarations(
     for round_ in range(INGEST_ROUNDS):
         target = tmp_path / f"store-{round_}"
         shutil.copytree(built_store, target)
-        # Round 0 is killed just after its first commit; the others at a random moment of the run.
-        after = None if round_ == 0 else rng.uniform(0.2, 1.0) * reference["seconds"]
-        _kill_ingest(target, documents, after=after, reference_seconds=reference["seconds"])
+        # Round 0: killed 0.1 s after its first commit; round 1: at a random moment after it; others: at a random
+        # moment of the whole run.
+        if round_ == 0:
+            after, after_commit = 0.1, True
+        elif round_ == 1:
+            after, after_commit = rng.uniform(0.0, 0.5) * reference["seconds"], True
+        else:
+            after, after_commit = rng.uniform(0.2, 1.0) * reference["seconds"], False
+        _kill_ingest(target, documents, after=after, after_first_commit=after_commit,
+                     reference_seconds=reference["seconds"])
         seen.append(_check_consistent(_graphs(target), reference))
         if round_ == 0:
             assert 0 < seen[0] < total, f"killed after the first commit, yet {seen[0]} of {total} are present"
