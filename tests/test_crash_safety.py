@@ -28,11 +28,14 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
+import kg.ingest
 from kg.namespaces import ID_BASE, LINKS_GRAPH, ONTOLOGY_GRAPH, REFERENCE_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
 KG = [sys.executable, "-m", "kg.cli"]
-N_DECLARATIONS = 40
+
+#: Enough declarations for at least two transactions of ``kg ingest`` (it commits up to PER_TRANSACTION at a time).
+N_DECLARATIONS = max(40, getattr(kg.ingest, "PER_TRANSACTION", 1) + 15)
 INGEST_ROUNDS = 3
 BUILD_ROUNDS = 2
 SEED = 9
