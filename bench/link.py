@@ -29,7 +29,9 @@ from pathlib import Path
 
 from kg.build import build_store
 from kg.ingest import Pipeline, ingest_files
-from kg.link import Linker, default_threshold, link_store, load_corpus, overlay
+import pyoxigraph as ox
+
+from kg.link import Linker, default_max_per_clause, default_threshold, load_corpus, overlay
 from kg.link.data import DECLARATION_BASE, Corpus
 from kg.link.linker import Embedder, Scorer
 from kg.link.quality import (
@@ -59,19 +61,24 @@ NOTES = """What the links graph (`graph/links`, `kg.link`) holds: `cito:cites` b
 or label, by the meeting it was adopted at, or by its place and year, with the clause-level `dec:refersTo` added);
 `dec:sharesForumWith` both ways between declarations whose clauses refer to the same forum or meeting (a meeting
 counts for its forum); one `dec:ClauseLink` per clause pair of two declarations scoring at least
-`KG_LINK_THRESHOLD` (`dec:source` the earlier declaration's clause, `dec:target`, `dec:score` xsd:double,
-`dec:method "combined"`) with `dec:relatedClause` both ways. Entity links (Wikidata, GeoNames, UNBIS, EuroVoc) are
-in `graph/reference` and not copied. `kg build` writes the graph after the bundled declarations; `kg ingest` computes
-a declaration's links before writing it and writes both in one transaction, dropping and recomputing only the
-triples that touch that declaration (word and topic frequencies are the store's at that moment, so after many
-ingests `kg link` may rescore older pairs slightly); `kg link` rebuilds it alone.
+`KG_LINK_THRESHOLD` and among the `KG_LINK_MAX_PER_CLAUSE` (10) best pairs of one of its two clauses
+(`dec:source` the earlier declaration's clause, `dec:target`, `dec:score` xsd:double, `dec:method "combined"`) with
+`dec:relatedClause` both ways. Entity links (Wikidata, GeoNames, UNBIS, EuroVoc) are in `graph/reference` and not
+copied. `kg build` writes the graph after the bundled declarations; `kg link` rebuilds it alone.
 
-Known limit: the links graph is rewritten whole on each ingest (`Store.replace_graphs`), and a corpus where
-everything resembles everything (the generated one above) gets tens of clause links per clause, so ingest time
-grows with the size of the links graph. Bulk loads (`ingest_files(bulk=True)`) relink once at the end; benchmarks of
-ingestion alone should pass `link=False`. A partial update of one graph in the store API (delete the triples of
-one declaration, insert its new ones) and a per-clause cap on links would make each ingest proportional to its own
-links."""
+How ingest keeps it up to date (`kg.link.LinkUpdater`, `Store.apply`): the linker's snapshot of the store is read
+once per `kg ingest` run; for each group of checked declarations it computes only the links touching them (each
+of their clauses picks its 10 best related clauses; a clause of an older declaration may so collect more than 10,
+each chosen by a newer one) and removes only the old links touching them (triples with one of them or one of their
+clauses as subject or object, and the clause-link nodes of their clauses); that edit and the declarations' graphs
+go into one transaction. Word and topic frequencies are the store's at that moment, so after many ingests
+`kg link` may rescore older pairs slightly. Memory: no all-pairs table anywhere; the index walk holds one clause's
+candidates at a time, and the rebuild at most 10 pairs per clause.
+
+Left: each ingest still reads the snapshot of every declaration and rebuilds every clause's vectors (word and topic
+frequencies change with each declaration), so its time grows linearly with the store (see the table); a full
+relink scores each clause's candidates against a bound that the very common features (the topic "migration",
+the word "migrant") keep loose, so it grows faster than linearly."""
 
 
 def load_embedder() -> tuple[Embedder | None, float, str]:
@@ -162,28 +169,92 @@ def pooled_rows(rows: list[Score]) -> list[str]:
     return out
 
 
-def scale(store_dir: Path, work: Path, sizes: list[int]) -> list[str]:
-    """Incremental ingest (each declaration with its links) and full relink at the given corpus sizes."""
-    from bench.corpus import generate
+INGESTS_PER_SIZE = 3
 
-    rows = []
-    for n in sizes:
-        copy = work / f"scale-{n}"
-        shutil.copytree(store_dir, copy)
-        files = generate(work / f"texts-{n}", n)
+
+def _scale_one(store_dir: Path, work: Path, n: int, old_way: bool, relink: bool = True) -> dict[str, float]:
+    """In a child process: the first n-3 generated declarations bulk-loaded, a full relink, then the last three
+    ingested one call each (as three `kg ingest FILE` runs would). ``old_way``: as before the partial update, with no
+    cap and the whole links graph rewritten in each ingest's transaction (one ingest only: it is slow).
+    ``relink=False``: no full relink (the links graph then holds only the links of the timed ingests). Returns the
+    figures, peak RSS included."""
+    import resource
+
+    from bench.corpus import generate
+    from kg.link import LINKS_GRAPH, Linker, make_linker
+
+    logging.getLogger("kg").setLevel(logging.ERROR)
+    copy = work / f"scale-{n}-{'old' if old_way else 'new'}"
+    shutil.copytree(store_dir, copy)
+    files = generate(work / f"texts-{n}", n)
+    first, last = files[: n - INGESTS_PER_SIZE], files[n - INGESTS_PER_SIZE:]
+    linker = Linker(threshold=default_threshold()) if old_way else make_linker()
+    out: dict[str, float] = {"n": n}
+    try:
         with OxigraphStore(copy) as store:
             pipeline = Pipeline()
-            ingest_files(store, files[: n - 1], pipeline=pipeline, bulk=True)  # bulk, then one relink
-            started = time.perf_counter()
-            report = ingest_files(store, files[n - 1:], pipeline=pipeline)  # the last one, with its links
-            one = time.perf_counter() - started
-            assert report.ok, report.failed
-            started = time.perf_counter()
-            triples = link_store(store)
-            full = time.perf_counter() - started
-            clauses = len(load_corpus(store).clauses)
-        rows.append(f"| {n} | {clauses} | {one:.2f} | {full:.2f} | {triples} |")
+            ingest_files(store, first, pipeline=pipeline, bulk=True, link=False)
+            out["relink s"] = float("nan")
+            if relink:
+                started = time.perf_counter()
+                out["link triples after relink"] = linker.write(store, linker.rebuild(store))
+                out["relink s"] = time.perf_counter() - started
+            times = []
+            for path in last[:1] if old_way else last:
+                started = time.perf_counter()
+                if old_way:
+                    prepared = pipeline.prepare_file(path, store=store)
+                    links = linker.update(store, prepared.key, prepared.quads)
+                    store.replace_graphs({prepared.graph: prepared.quads, LINKS_GRAPH: links})
+                else:
+                    report = ingest_files(store, [path], pipeline=pipeline)
+                    assert report.ok, report.failed
+                times.append(time.perf_counter() - started)
+            out["ingest s"] = sum(times) / len(times)
+            out["clauses"] = len(load_corpus(store).clauses)
+            out["link triples"] = len(list(store.raw.quads_for_pattern(None, None, None,
+                                                                       ox.NamedNode(LINKS_GRAPH))))
+    finally:
         shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(work / f"texts-{n}", ignore_errors=True)
+    out["peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _child(args: tuple[Path, Path, int, bool, bool], queue: object) -> None:
+    queue.put(_scale_one(*args))  # type: ignore[attr-defined]
+
+
+def scale(
+    store_dir: Path, work: Path, sizes: list[int], before: Sequence[int] = (), relink_max: int = 300
+) -> list[str]:
+    """Ingest with links and full relink at the given corpus sizes, each size in its own process (so its peak
+    memory is its own); ``before``: sizes also run the old way (no cap, whole links graph rewritten); above
+    ``relink_max`` declarations the full relink is skipped."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")  # not fork: the parent's RocksDB threads must not be copied mid-flight
+    results: dict[tuple[int, bool], dict[str, float]] = {}
+    for n, old_way in [*((n, True) for n in before), *((n, False) for n in sizes)]:
+        queue = ctx.Queue()
+        child = ctx.Process(target=_child, args=((store_dir, work, n, old_way, n <= relink_max), queue))
+        child.start()
+        results[(n, old_way)] = queue.get()
+        child.join()
+        r = results[(n, old_way)]
+        print(f"scale {n} {'old' if old_way else 'new'}: {r}", flush=True)
+    rows = []
+    for (n, old_way), r in sorted(results.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
+        ratio = ""
+        if not old_way and (n, True) in results:
+            o = results[(n, True)]
+            ratio = (f" (before/now: ingest {o['ingest s'] / r['ingest s']:.0f}x, relink "
+                     f"{o['relink s'] / r['relink s']:.0f}x, memory {o['peak RSS MB'] / r['peak RSS MB']:.1f}x)")
+        way = "before: no cap, links graph rewritten whole" if old_way else \
+            f"now: top {default_max_per_clause()} per clause, partial update"
+        relink = "not run" if r["relink s"] != r["relink s"] else f"{r['relink s']:.1f}"
+        rows.append(f"| {n} | {way} | {int(r['clauses'])} | {r['ingest s']:.2f} | {relink} | "
+                    f"{int(r['link triples'])} | {r['peak RSS MB']:.0f}{ratio} |")
     return rows
 
 
@@ -201,8 +272,13 @@ def write_section(text: str, path: Path = DOCS_DIR / "benchmarks.md") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench link", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default="100,300", help="corpus sizes for the scale runs, comma-separated "
+    parser.add_argument("--scale", default="100,300,1000", help="corpus sizes for the scale runs, comma-separated "
                         "('0': skip)")
+    parser.add_argument("--before", default="100", help="sizes also run the old way, for before/after ratios "
+                        "(no cap, whole links graph rewritten per ingest; slow and memory-hungry: keep small; '0': "
+                        "skip)")
+    parser.add_argument("--relink-max", type=int, default=300, help="skip the full relink above this many "
+                        "declarations (it scores every clause's candidates: minutes at 1000)")
     parser.add_argument("--no-embeddings", action="store_true", help="do not try the sentence-embedding model")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -228,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         Linker(threshold=default_threshold()).links(corpus)
         timings["all links of the quality corpus (citations, forums, clause pairs)"] = time.perf_counter() - started
         sizes = [int(s) for s in args.scale.split(",") if s.strip() and int(s) > 0]
-        scale_rows = scale(work / "store", work, sizes) if sizes else []
+        before = [int(s) for s in args.before.split(",") if s.strip() and int(s) > 0]
+        scale_rows = scale(work / "store", work, sizes, before, args.relink_max) if sizes else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -267,13 +344,17 @@ def main(argv: list[str] | None = None) -> int:
     if scale_rows:
         lines += [
             "",
-            "Scale (generated declarations, `bench/corpus.py`): the first n-1 bulk-loaded and linked once, then one "
-            "more ingested with its links in the same transaction (`kg ingest`), then a full rebuild (`kg link`). "
-            "Clause pairs are scored in pure Python, all against all: the full rebuild grows with the square of the "
-            "clauses, one ingest linearly.",
+            f"Scale (generated declarations, `bench/corpus.py`; each size in its own process): the first n-"
+            f"{INGESTS_PER_SIZE} bulk-loaded, then a full relink (`kg link`), then the last {INGESTS_PER_SIZE} "
+            "ingested one call each with their links in the same transaction (as `kg ingest FILE` does: the "
+            "linker's snapshot of the store is read each time); mean seconds per ingest, link triples at the end, "
+            "peak resident memory of the process. 'Before' reproduces, in the same run, what ingest did before the "
+            "partial update: no cap, and the whole links graph recomputed and rewritten in each ingest's "
+            "transaction.",
             "",
-            "| declarations | clauses | one ingest with links (s) | kg link (s) | link triples |",
-            "| --- | --- | --- | --- | --- |",
+            "| declarations | way | clauses | one ingest with links (s) | full relink (s) | link triples | "
+            "peak RSS MB |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
             *scale_rows,
         ]
     lines += ["", NOTES]

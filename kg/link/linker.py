@@ -19,6 +19,7 @@ ingests ``kg link`` (a full rebuild) may score older pairs slightly differently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import logging
@@ -250,12 +251,16 @@ class Scorer:
             return sorted(out)
         out = []
         kept: dict[tuple[str, str], ClausePair] = {}
-        # Features in very many clauses (a topic like "migration") are left out of the index walk; what they could
+        # Features in very many clauses (a topic like "migration") are left out of the index walk over the whole
+        # corpus (with ``involving``, a few clauses, every feature is walked and scores are exact); what they could
         # add to a pair is bounded by the clause's weight times their largest weight, and a pair whose partial
         # score plus that bound reaches the threshold is scored exactly, so nothing above the threshold is lost.
         limit = max(FREQUENT_FEATURE_MIN, len(clauses) // FREQUENT_FEATURE_SHARE)
         indexes = self._postings
-        frequent = [{f for f, posting in index.items() if len(posting) > limit} for index in indexes]
+        if involving is None:
+            frequent = [{f for f, posting in index.items() if len(posting) > limit} for index in indexes]
+        else:  # a few clauses: walking even the longest postings is cheaper than bounding them
+            frequent = [set(), set()]
         ceiling = [
             {f: max(w for _, w in index[f]) for f in freq} for index, freq in zip(indexes, frequent, strict=True)
         ]
@@ -276,7 +281,7 @@ class Scorer:
                         acc[m] = acc.get(m, 0.0) + weight * other
             slack = wt * bounds[0] + wl * bounds[1]
             if max_per_clause is not None:
-                for pair in self._top(n, sums, slack, (wt, wl), threshold, max_per_clause, method):
+                for pair in self._top(n, sums, slack, (wt, wl), threshold, max_per_clause, method, frequent):
                     kept[(pair.source, pair.target)] = pair
                 continue
             candidates = range(len(clauses)) if slack >= threshold else sums[0].keys() | sums[1].keys()
@@ -308,42 +313,43 @@ class Scorer:
 
     def _top(
         self, n: int, sums: tuple[dict[int, float], dict[int, float]], slack: float, weights: tuple[float, float],
-        threshold: float, k: int, method: str,
+        threshold: float, k: int, method: str, frequent: list[set[str]],
     ) -> list[ClausePair]:
         """The ``k`` best pairs (at or above ``threshold``) of clause number ``n``, given its partial sums over the
-        index and the bound ``slack`` on what the frequent features can add.
+        index (frequent features left out), the bound ``slack`` on what those can add, and the frequent features.
 
-        Candidates are scored in decreasing order of their partial score, and the walk stops as soon as a partial
-        score plus the bound cannot reach the k-th best exact score found so far; clauses sharing only frequent
-        features are scored only while that bound could still place them. Exact: the same k pairs as scoring all.
+        A candidate's exact scores are its partial sums plus the products of clause ``n``'s few frequent features
+        (a lookup each, no full dot product). Candidates are taken in decreasing order of partial score and the
+        walk stops as soon as a partial score plus the bound cannot reach the k-th best score found so far;
+        clauses sharing only frequent features are looked at (through those features' postings) only while the
+        bound could still place them. Exact: the same k pairs as scoring every pair.
         """
         clauses = self.clauses
         a = clauses[n]
         wt, wl = weights
+        vectors = (self.topic, self.lexical)
+        own = [(kind, f, w) for kind in (0, 1) for f, w in vectors[kind][a.iri].items() if f in frequent[kind]]
         partials: dict[int, float] = {}
         for m in sums[0].keys() | sums[1].keys():
             if clauses[m].declaration != a.declaration:
                 partials[m] = wt * sums[0].get(m, 0.0) + wl * sums[1].get(m, 0.0)
-        best: list[float] = []  # min-heap of the k best exact scores so far
-        found: list[ClausePair] = []
+        best: list[float] = []  # min-heap of the k best scores so far
+        found: list[tuple[float, int, float, float]] = []
 
         def bar() -> float:
             return max(threshold, best[0]) if len(best) >= k else threshold
 
         def consider(m: int) -> None:
-            b = clauses[m]
-            if slack > 0.0:
-                pair = self.pair(a, b)
-            else:
-                topic = max(0.0, min(1.0, sums[0].get(m, 0.0)))
-                lexical = max(0.0, min(1.0, sums[1].get(m, 0.0)))
-                first, second = self._order(a, b)
-                pair = ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6),
-                                  round(combine(topic, lexical, self.topic_weight), 6))
-            score = pair.score(method)
+            other = clauses[m].iri
+            parts = [sums[0].get(m, 0.0), sums[1].get(m, 0.0)]
+            for kind, f, w in own:
+                parts[kind] += w * vectors[kind][other].get(f, 0.0)
+            topic, lexical = max(0.0, min(1.0, parts[0])), max(0.0, min(1.0, parts[1]))
+            combined = combine(topic, lexical, self.topic_weight)
+            score = round({"topic": topic, "lexical": lexical, "combined": combined}[method], 6)
             if score < threshold:
                 return
-            found.append(pair)
+            found.append((score, m, topic, lexical))
             heapq.heappush(best, score)
             if len(best) > k:
                 heapq.heappop(best)
@@ -352,23 +358,37 @@ class Scorer:
             if partials[m] + slack < bar() - _ROUNDING:
                 break
             consider(m)
-        if slack >= bar() - _ROUNDING:  # clauses that share only frequent features could still place
-            for m, b in enumerate(clauses):
-                if m not in partials and b.declaration != a.declaration:
+        if own and slack >= bar() - _ROUNDING:  # clauses that share only frequent features could still place
+            indexes = self._postings
+            extra = {m for kind, f, _ in own for m, _ in indexes[kind][f] if m not in partials and m != n}
+            for m in sorted(extra):
+                if clauses[m].declaration != a.declaration:
                     consider(m)
-        return _best(found, a.iri, k, method)
+        pairs = []
+        for _, m, topic, lexical in found:
+            first, second = self._order(a, clauses[m])
+            pairs.append(ClausePair(first.iri, second.iri, round(topic, 6), round(lexical, 6),
+                                    round(combine(topic, lexical, self.topic_weight), 6)))
+        return _best(pairs, a.iri, k, method)
 
 
 def _content_words(clause: ClauseInfo, cache: dict[str, tuple[str, list[str]]] | None) -> list[str]:
     """:func:`content_words` of a clause's text, from ``cache`` (IRI -> (text, words)) when its text is unchanged."""
     if cache is None:
-        return content_words(clause.text)
+        return list(_cached_words(clause.text))
     hit = cache.get(clause.iri)
     if hit is not None and hit[0] == clause.text:
         return hit[1]
-    words = content_words(clause.text)
+    words = list(_cached_words(clause.text))
     cache[clause.iri] = (clause.text, words)
     return words
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_words(text: str) -> tuple[str, ...]:
+    """:func:`content_words` of ``text`` (a pure function: cached, so successive ingests in one process do not
+    stem every clause of the store again)."""
+    return tuple(content_words(text))
 
 
 def _other(pair: ClausePair, clause: str) -> str:
