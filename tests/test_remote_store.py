@@ -223,6 +223,33 @@ def test_failed_ingest_leaves_the_old_graph_in_place(remote: RemoteStore) -> Non
     assert isomorphic(to_rdflib(_graph_of(remote, G1)), to_rdflib(old))
 
 
+def test_apply_edits_part_of_a_graph_like_the_embedded_store(remote: RemoteStore, tmp_path: Path) -> None:
+    """Store.apply: a whole graph replaced and part of another edited (by subject, by object, given statements,
+    additions) in one request; Virtuoso ends with the same graphs as Oxigraph, and the generation changes."""
+    from kg.store.base import GraphEdit
+
+    links = [ox.Triple(N(EX + f"l/{i}"), N(EX + "source"), N(EX + f"c/{i % 3}")) for i in range(9)]
+    links += [ox.Triple(N(EX + f"c/{i}"), N(EX + "related"), N(EX + f"c/{(i + 1) % 3}")) for i in range(3)]
+    edit = GraphEdit(
+        remove_subjects=[N(EX + "l/0"), N(EX + "c/1")], remove_objects=[N(EX + "c/2")],
+        remove=[ox.Triple(N(EX + "l/3"), N(EX + "source"), N(EX + "c/0"))],
+        add=[ox.Triple(N(EX + "l/new"), N(EX + "source"), N(EX + "c/1")), links[4]],
+    )
+    local = OxigraphStore(tmp_path / "local")
+    for store in (remote, local):
+        store.replace_graphs({G1: _sample("a"), G2: links})
+    generation = remote.generation()
+    for store in (remote, local):
+        store.apply({G1: _sample("b")}, edits={G2: edit})
+    assert remote.generation() != generation
+    for graph in (G1, G2):
+        assert isomorphic(to_rdflib(_graph_of(remote, graph)), to_rdflib(_graph_of(local, graph))), graph
+    assert len(_graph_of(remote, G2)) == 7
+    local.close()
+    leftovers = remote.query(f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), '{TEMP_GRAPH_BASE}')) }}")
+    assert bool(leftovers) is False
+
+
 def test_large_graph_with_a_long_blank_node_list_is_chunked_and_kept_whole(remote: RemoteStore) -> None:
     rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
     triples = [ox.Triple(N(EX + f"s/{i}"), N(EX + "p"), _lit(f"value {i}")) for i in range(6_000)]
