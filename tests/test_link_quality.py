@@ -91,3 +91,27 @@ def test_citations_and_shared_forums_match_the_gold(corpus: Corpus) -> None:
     assert all("gfmd" in forums for forums in via.values()), via
     # the seed still cites the Lima Declaration (found by extraction)
     assert any(c.target.endswith("/lima-declaration-2008") and names.get(c.source) == "seed" for c in links.citations)
+
+
+def test_the_cap_on_links_per_clause_keeps_the_quality(corpus: Corpus) -> None:
+    """The links the store gets (threshold and the default cap of KG_LINK_MAX_PER_CLAUSE, from the linker over the
+    whole corpus) still reach the target against the gold."""
+    from kg.link import default_max_per_clause, make_linker
+
+    golds = [
+        read_seed_gcm_gold(LINKS_DIR / "gold_seed_gcm.json"),
+        read_test_gold(LINKS_DIR / "gold_test_links.json")[0],
+    ]
+    linker = make_linker()
+    assert linker.max_per_clause == default_max_per_clause()
+    capped = linker.links(corpus).pairs
+    uncapped = Linker(threshold=default_threshold()).links(corpus).pairs
+    assert set(capped) <= set(uncapped)
+    scores = []
+    for gold in golds:
+        scope = [p for p in capped if corpus.clauses[p.source].declaration in gold.declarations
+                 and corpus.clauses[p.target].declaration in gold.declarations]
+        scores.append(evaluate(scope, gold, "combined", default_threshold()))
+    print("\n" + format_table(scores))
+    precision, recall = pooled(scores)
+    assert precision >= TARGET and recall >= TARGET, (precision, recall)
