@@ -277,7 +277,7 @@ def link(
         settings = _settings(store=store, link_threshold=threshold)
         started = time.perf_counter()
         with open_store(settings) as st:
-            count = link_store(st, threshold=settings.link_threshold)
+            count = link_store(st, threshold=settings.link_threshold, max_per_clause=settings.link_max_per_clause)
     except KGError as exc:
         _fail(exc)
         return
