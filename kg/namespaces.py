@@ -118,4 +118,3 @@ def declaration_graph(key: str) -> str:
 ONTOLOGY_GRAPH = GRAPH_BASE + "ontology"
 REFERENCE_GRAPH = GRAPH_BASE + "reference"
 LINKS_GRAPH = GRAPH_BASE + "links"
-INFERRED_GRAPH = GRAPH_BASE + "inferred"

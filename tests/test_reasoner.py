@@ -159,3 +159,28 @@ def test_missing_java_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
         java_executable()
     with pytest.raises(ReasonerUnavailable, match="Java"):
         reason()
+
+
+KIND_CLASSES = {DEC.Commitment, DEC.Appeal, DEC.Recognition, DEC.Endorsement}
+
+
+@needs_java
+def test_materialised_kinds_agree_with_hermit() -> None:
+    """The kinds the pipeline writes for the seed (from the scheme, in Python) are exactly those HermiT infers from
+    the ontology's definitions when the materialised kind triples are taken away."""
+    from kg.extract import extract_declaration
+    from kg.paths import CORPUS_DIR
+    from kg.rdf import declaration_triples, to_rdflib
+
+    text = (CORPUS_DIR / "lac-2010-migration-communique.txt").read_text(encoding="utf-8")
+    graph = to_rdflib(declaration_triples(extract_declaration(text, key="lac-2010-migration-communique")))
+    materialised: dict[str, frozenset[str]] = {}
+    for clause in graph.subjects(RDF.type, DEC.Clause):
+        materialised[str(clause)] = frozenset(str(k) for k in graph.objects(clause, RDF.type) if k in KIND_CLASSES)
+    assert len(materialised) == 13
+    assert any(materialised.values()), "the seed's clauses should carry materialised kinds"
+    for kind in KIND_CLASSES:
+        graph.remove((None, RDF.type, kind))
+
+    inferred = reason(graph).kinds
+    assert {iri: inferred.get(iri, frozenset()) for iri in materialised} == materialised
