@@ -659,3 +659,20 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a / b < 10 else f"{a / b:.0f}x"
 
 
+
+
+def write_report_section(heading: str, text: str, path: Path | None = None) -> None:
+    """Put ``text`` (which starts with ``heading``, e.g. ``"## Ingestion"``) into ``docs/benchmarks.md`` in place of
+    the section under that heading, or at the end when there is none, leaving the other sections as they are."""
+    if path is None:
+        from kg.paths import DOCS_DIR
+
+        path = DOCS_DIR / "benchmarks.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = old.find(heading + "\n")
+    if start == -1:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(heading))
+        new = old[:start] + text + ("" if end == -1 else old[end + 1 :])
+    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")

@@ -35,7 +35,7 @@ import pyoxigraph as ox
 
 from bench.corpus import generate
 from kg.errors import KGError
-from kg.paths import DOCS_DIR
+from bench.common import write_report_section
 
 SECTION = "## Ingestion"
 
@@ -257,17 +257,6 @@ def markdown(
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOCS_DIR / "benchmarks.md") -> None:
-    """Replace (or add) the "Ingestion" section of ``docs/benchmarks.md``, leaving the other sections alone."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION + "\n")
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("" if end == -1 else old[end + 1 :])
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__.split("\n\n")[0])
@@ -304,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"runs": [asdict(r) for r in runs], "stages_ms": split}, indent=2), encoding="utf-8"
     )
     if not args.no_write:
-        write_section(text)
+        write_report_section(SECTION, text)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

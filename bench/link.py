@@ -45,7 +45,7 @@ from kg.link.quality import (
     read_test_gold,
     scoped_pairs,
 )
-from kg.paths import DOCS_DIR
+from bench.common import write_report_section
 from kg.store.oxigraph import OxigraphStore
 
 log = logging.getLogger(__name__)
@@ -258,17 +258,6 @@ def scale(
     return rows
 
 
-def write_section(text: str, path: Path = DOCS_DIR / "benchmarks.md") -> None:
-    """Put ``text`` as the "Linking" section of ``docs/benchmarks.md`` (replacing the old one only)."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION + "\n")
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("" if end == -1 else old[end + 1:])
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench link", description=__doc__.split("\n\n")[0])
@@ -361,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_report_section(SECTION, text)
     return 0
 
 
