@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from helpers.server import live_server
 from rdflib.compare import isomorphic
 
 from api.describe import DESCRIBE_QUERY, PREFIX_BLOCK, Freshness, choose_form, etag
-from kg.settings import Settings
 
 DECLARATION = "declaration/lac-2010-migration-communique"
 CANONICAL = "https://w3id.org/declarations/id/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-
-
-@pytest.fixture(scope="module")
-def server(built_store: Path) -> Iterator[str]:
-    with live_server(Settings(store=str(built_store), workers=2, query_timeout=20)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def store(built_store: Path) -> Iterator[ox.Store]:
-    yield ox.Store.read_only(str(built_store))
 
 
 def expected_document(store: ox.Store, iri: str) -> rdflib.Graph:

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import time
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -18,27 +17,14 @@ import httpx
 import pyoxigraph as ox
 import pytest
 from bs4 import BeautifulSoup
-from helpers.server import live_server
 
 from api.routers.pages import Span, bar_chart, segment_text
-from kg.settings import Settings
 
 ID = "https://w3id.org/declarations/id/"
 DEC = "https://w3id.org/declarations/ontology#"
 DECLARATION = ID + "declaration/lac-2010-migration-communique"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def server(built_store: Path) -> Iterator[str]:
-    with live_server(Settings(store=str(built_store), workers=2, query_timeout=20)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def store(built_store: Path) -> Iterator[ox.Store]:
-    yield ox.Store.read_only(str(built_store))
 
 
 def rows(store: ox.Store, query: str) -> list[dict[str, str]]:

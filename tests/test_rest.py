@@ -44,11 +44,6 @@ def client(base_url: str) -> Iterator[httpx.Client]:
         yield http
 
 
-@pytest.fixture(scope="module")
-def store(built_store: Path) -> ox.Store:
-    return ox.Store.read_only(str(built_store))
-
-
 def store_fingerprint(store: ox.Store) -> tuple[int, str]:
     """Number of quads and a hash of all of them (sorted), to show the store did not change."""
     lines = sorted(str(q) for q in store.quads_for_pattern(None, None, None, None))

@@ -5,38 +5,23 @@ from __future__ import annotations
 
 import gzip
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from helpers.server import live_server
 from pyshacl import validate
 from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from kg.namespaces import DCAT, ONTOLOGY_IRI, VOID
-from kg.settings import Settings
 
 SHAPES = Path(__file__).parent / "shapes" / "dcat-ap-3-subset.ttl"
 DATASET = URIRef("https://w3id.org/declarations/void")
 DEC = "https://w3id.org/declarations/ontology#"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 SC = "{http://sw.deri.org/2007/07/sitemapextension/scschema.xsd}"
-
-
-@pytest.fixture(scope="module")
-def server(built_store: Path) -> Iterator[str]:
-    with live_server(Settings(store=str(built_store), workers=2, query_timeout=20)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def store(built_store: Path) -> Iterator[ox.Store]:
-    handle = ox.Store.read_only(str(built_store))
-    yield handle
 
 
 def _one(store: ox.Store, query: str) -> int:
