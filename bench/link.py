@@ -31,10 +31,11 @@ from kg.build import build_store
 from kg.ingest import Pipeline, ingest_files
 import pyoxigraph as ox
 
-from kg.link import Linker, default_max_per_clause, default_threshold, load_corpus, overlay
-from kg.link.data import DECLARATION_BASE, Corpus
+from kg.link import Linker, default_max_per_clause, default_threshold, load_corpus
+from kg.link.data import Corpus
 from kg.link.linker import Embedder, Scorer
 from kg.link.quality import (
+    corpus_with_declarations,
     METHOD_THRESHOLDS,
     Gold,
     Score,
@@ -120,17 +121,6 @@ def _model_dir(package: object) -> Path:
     if not configs:
         raise FileNotFoundError(f"no model (config.json) inside {base}")
     return configs[0].parent
-
-
-def corpus_with_tests(store_dir: Path) -> Corpus:
-    """The built store's corpus with our test declarations overlaid (prepared by the real pipeline)."""
-    with OxigraphStore(store_dir, read_only=True) as store:
-        corpus = load_corpus(store)
-        pipeline = Pipeline()
-        for path in sorted(LINKS_DIR.glob("*.txt")):
-            prepared = pipeline.prepare_file(path, store=store)
-            corpus = overlay(corpus, DECLARATION_BASE + prepared.key, prepared.quads)
-    return corpus
 
 
 def quality(corpus: Corpus, embedder: Embedder | None) -> tuple[list[Score], dict[str, float]]:
@@ -281,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         with OxigraphStore(work / "store", read_only=True) as store:
             load_corpus(store)
         read_seconds = time.perf_counter() - started
-        corpus = corpus_with_tests(work / "store")
+        corpus = corpus_with_declarations(work / "store", LINKS_DIR)
         embedder, load_seconds, note = (None, 0.0, "not measured (--no-embeddings)")
         if not args.no_embeddings:
             embedder, load_seconds, note = load_embedder()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.ingest import Pipeline
-from kg.link import Linker, default_threshold, load_corpus, overlay
+from kg.link import Linker, default_threshold
 from kg.link.data import DECLARATION_BASE, Corpus
 from kg.link.linker import Scorer
 from kg.link.quality import (
+    corpus_with_declarations,
     METHOD_THRESHOLDS,
     Score,
     evaluate,
@@ -24,7 +24,6 @@ from kg.link.quality import (
     read_test_gold,
     scoped_pairs,
 )
-from kg.store.oxigraph import OxigraphStore
 
 LINKS_DIR = Path(__file__).parent / "corpus" / "links"
 TARGET = 0.8
@@ -32,13 +31,7 @@ TARGET = 0.8
 
 @pytest.fixture(scope="module")
 def corpus(built_store: Path) -> Corpus:
-    with OxigraphStore(built_store, read_only=True) as store:
-        corpus = load_corpus(store)
-        pipeline = Pipeline()
-        for path in sorted(LINKS_DIR.glob("*.txt")):
-            prepared = pipeline.prepare_file(path, store=store)
-            corpus = overlay(corpus, DECLARATION_BASE + prepared.key, prepared.quads)
-    return corpus
+    return corpus_with_declarations(built_store, LINKS_DIR)
 
 
 def pooled(scores: list[Score]) -> tuple[float, float]:

@@ -132,3 +132,19 @@ def format_table(rows: Iterable[Score]) -> str:
             f"   {s.true_positives}/{s.predicted}/{s.expected}"
         )
     return "\n".join(lines)
+
+
+def corpus_with_declarations(store_dir: Path, folder: Path) -> Corpus:
+    """The linking corpus of the store at ``store_dir`` with every ``folder/*.txt`` declaration overlaid in memory,
+    each prepared by the real ingestion pipeline (the store is opened read-only; nothing is written)."""
+    from kg.ingest import Pipeline
+    from kg.link import load_corpus, overlay
+    from kg.store.oxigraph import OxigraphStore
+
+    with OxigraphStore(store_dir, read_only=True) as store:
+        corpus = load_corpus(store)
+        pipeline = Pipeline()
+        for path in sorted(folder.glob("*.txt")):
+            prepared = pipeline.prepare_file(path, store=store)
+            corpus = overlay(corpus, DECLARATION_BASE + prepared.key, prepared.quads)
+    return corpus
