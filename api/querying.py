@@ -83,8 +83,8 @@ class QueryService:
         :class:`kg.errors.StoreError`, or :class:`kg.errors.NotAcceptable` when ``result_format`` does not suit
         the query's form.
         """
-        text = query if isinstance(query, str) else query.text
         info = analyse_query(query) if isinstance(query, str) else query
+        text = info.text
         if result_format.graph != info.is_graph_result:
             from kg.errors import NotAcceptable
 

@@ -64,7 +64,8 @@ class QueryInfo:
     ``form`` is SELECT, ASK, CONSTRUCT or DESCRIBE; ``from_graphs``/``from_named`` the IRIs of the query's own
     ``FROM``/``FROM NAMED`` clauses (prefixes expanded, relative IRIs resolved against ``BASE``);
     ``normalised`` the query with comments dropped and whitespace between tokens collapsed (same meaning,
-    same text: the cache key); ``text`` the query as sent (what the engine runs).
+    same text: the cache key); ``text`` what the engine runs: the query as sent, each ``GROUP_CONCAT`` wrapped
+    in ``STR`` (see :func:`_simple_group_concat`).
     """
 
     form: str
@@ -87,7 +88,12 @@ def tokenize(text: str) -> list[Token]:
     >>> [t.text for t in tokenize("ASK { ?s a 'x # not a comment' } # a comment")]
     ['ASK', '{', '?s', 'a', "'x # not a comment'", '}']
     """
-    tokens: list[Token] = []
+    return [token for token, _ in _positioned_tokens(text)]
+
+
+def _positioned_tokens(text: str) -> list[tuple[Token, int]]:
+    """:func:`tokenize`, with the character offset where each token starts."""
+    tokens: list[tuple[Token, int]] = []
     pos = 0
     while pos < len(text):
         match = _TOKEN_RE.match(text, pos)
@@ -102,7 +108,7 @@ def tokenize(text: str) -> list[Token]:
         if kind == "punct" and value in ("'", '"'):
             raise BadQuery(f"unterminated string starting at character {pos}")
         if kind not in ("ws", "comment"):
-            tokens.append(Token(kind, value))
+            tokens.append((Token(kind, value), pos))
         pos += len(value)
     return tokens
 
@@ -144,7 +150,8 @@ def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
     base the engine resolves relative IRIs against before any ``BASE`` of the query. Results are memoised
     (repeated queries are the common case); refusals are not.
     """
-    tokens = tokenize(text)
+    positioned = _positioned_tokens(text)
+    tokens = [token for token, _ in positioned]
     _check_nesting(tokens)
     prefixes: dict[str, str] = {}
     base: str | None = base_iri
@@ -195,7 +202,43 @@ def analyse_query(text: str, base_iri: str | None = None) -> QueryInfo:
         if target.kind in ("iri", "pname"):
             (from_named if named else from_graphs).append(_resolve(target, prefixes, base))
     normalised = " ".join(token.text for token in tokens)
-    return QueryInfo(form, tuple(from_graphs), tuple(from_named), normalised, text)
+    return QueryInfo(form, tuple(from_graphs), tuple(from_named), normalised, _simple_group_concat(text, positioned))
+
+
+def _simple_group_concat(text: str, positioned: list[tuple[Token, int]]) -> str:
+    """``text`` with every ``GROUP_CONCAT(...)`` wrapped in ``STR(...)``, so that it yields a simple literal.
+
+    SPARQL 1.1 defines GROUP_CONCAT's result as a simple literal, and the W3C tests (``agg-groupconcat-04``/``-06``)
+    and Jena/Fuseki agree; Oxigraph keeps a language tag the concatenated values share (``"a b"@en``). ``STR`` of
+    a simple or ``xsd:string`` literal is the same literal, and an error stays an error, so the wrapped aggregate
+    differs from the original only there. The insertions are made in the original text, tokens found by the
+    lexer (a ``GROUP_CONCAT`` inside a string, IRI or comment is left alone); text without a complete call is
+    returned as it is, for the engine to report.
+
+    >>> _simple_group_concat("SELECT (group_concat(?x; separator=')') AS ?y) {}", _positioned_tokens(
+    ...     "SELECT (group_concat(?x; separator=')') AS ?y) {}"))
+    "SELECT (STR(group_concat(?x; separator=')')) AS ?y) {}"
+    """
+    inserts: list[tuple[int, str]] = []
+    for index, (token, start) in enumerate(positioned):
+        if token.kind != "word" or token.text.upper() != "GROUP_CONCAT":
+            continue
+        if index + 1 >= len(positioned) or positioned[index + 1][0].text != "(":
+            continue
+        depth = 0
+        for following, at in positioned[index + 1 :]:
+            if following.kind != "punct":
+                continue
+            if following.text == "(":
+                depth += 1
+            elif following.text == ")":
+                depth -= 1
+                if depth == 0:
+                    inserts += [(start, "STR("), (at + 1, ")")]
+                    break
+    for at, piece in sorted(inserts, key=lambda insert: insert[0], reverse=True):
+        text = text[:at] + piece + text[at:]
+    return text
 
 
 #: Deepest nesting of ``{``, ``(`` and ``[`` accepted. Real queries stay far below; Oxigraph's recursive parser

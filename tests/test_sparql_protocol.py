@@ -92,6 +92,21 @@ def test_get_post_form_and_post_direct_give_the_same_answer(client: httpx.Client
         assert [b["o"]["value"] for b in response.json()["results"]["bindings"]] == ["one"]
 
 
+def test_group_concat_gives_a_simple_literal(client: httpx.Client) -> None:
+    # SPARQL 1.1 (and Fuseki): GROUP_CONCAT's result is a simple literal, even when every value shares a language
+    # tag (Oxigraph on its own keeps "blank"@en here). A GROUP_CONCAT inside a string is not touched.
+    query = (
+        f"SELECT (GROUP_CONCAT(?o) AS ?all) (GROUP_CONCAT(DISTINCT ?o; SEPARATOR=')') AS ?sep) ('GROUP_CONCAT(' AS ?s)"
+        f" WHERE {{ ?x <{EX}p> ?o FILTER(lang(?o) = 'en') }}"
+    )
+    response = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["results"]["bindings"]
+    assert row["all"] == {"type": "literal", "value": "blank"}
+    assert row["sep"] == {"type": "literal", "value": "blank"}
+    assert row["s"] == {"type": "literal", "value": "GROUP_CONCAT("}
+
+
 def test_default_graph_is_the_union_of_named_graphs(client: httpx.Client) -> None:
     response = client.get("/sparql", params={"query": f"SELECT ?o {{ ?s <{EX}p> ?o }}"})
     values = {b["o"]["value"] for b in response.json()["results"]["bindings"]}

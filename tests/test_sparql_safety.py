@@ -313,3 +313,17 @@ def test_analyser_finds_the_form_and_the_from_graphs() -> None:
 def test_tokenizer_keeps_strings_and_iris_whole() -> None:
     texts = [t.text for t in tokenize("""ASK { ?x <http://a#b> '''it's "SERVICE"''' . FILTER(?a<?b) }""")]
     assert "<http://a#b>" in texts and """'''it's "SERVICE"'''""" in texts and "<" in texts
+
+
+def test_group_concat_is_wrapped_in_str_and_nothing_else_changes() -> None:
+    query = "SELECT ?g (group_concat(concat(?a, ')'); SEPARATOR=\"(\") AS ?c) # GROUP_CONCAT(?x)\n{ ?g ?p ?a } GROUP BY ?g"
+    info = analyse_query(query)
+    assert info.text == (
+        "SELECT ?g (STR(group_concat(concat(?a, ')'); SEPARATOR=\"(\")) AS ?c) # GROUP_CONCAT(?x)\n"
+        "{ ?g ?p ?a } GROUP BY ?g"
+    )
+    assert "STR" not in info.normalised  # the cache key is the query's own text
+    plain = "SELECT ?s { ?s ?p 'GROUP_CONCAT(?x)' }"
+    assert analyse_query(plain).text == plain
+    unfinished = "SELECT (GROUP_CONCAT(?x {}"
+    assert analyse_query(unfinished).text == unfinished  # left for the engine to report
