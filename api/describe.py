@@ -7,6 +7,8 @@
   :class:`api.querying.QueryService` (so the same worker processes, time limit and result cache as ``/sparql``):
   every triple with the resource as subject (and the triples of blank nodes it points to), every triple with it as
   object, and the labels (``rdfs:label``, ``skos:prefLabel``, ``dcterms:title``) of every IRI it is linked to.
+- :func:`exists` (the 303 of ``/id``) is two index seeks in the server process when the engine holds the store
+  (:func:`mentions`), else a query.
 - :func:`select` runs a SELECT and returns its rows as :class:`Term` dictionaries (used by the HTML pages).
 - :data:`RDF_FORMS` and :func:`serialize`: the RDF representations (Turtle, JSON-LD, RDF/XML, N-Triples).
 - :func:`freshness`, :func:`etag`, :func:`not_modified`: validators. The ETag is weak and derived from the store
@@ -27,7 +29,7 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from email.utils import format_datetime, parsedate_to_datetime
@@ -38,6 +40,7 @@ from fastapi import Request
 
 from api.negotiation import GRAPH_FORMATS, TABLE_FORMATS, MediaRange, parse_accept
 from api.querying import QueryService
+from api.safety import QueryInfo, analyse_query
 from kg import __version__
 from kg.errors import BadInput
 from kg.namespaces import ONTOLOGY_IRI, PREFIXES, RESOURCE_TYPES
@@ -280,7 +283,10 @@ async def select(service: QueryService, query: str) -> list[dict[str, Term]]:
 
 async def construct(service: QueryService, query: str) -> list[ox.Triple]:
     """Run a CONSTRUCT (our prefixes prepended) and return its triples, sorted (documents are then stable)."""
-    data = await service.collect(PREFIX_BLOCK + query, _NTRIPLES)
+    return _sorted_triples(await service.collect(PREFIX_BLOCK + query, _NTRIPLES))
+
+
+def _sorted_triples(data: bytes) -> list[ox.Triple]:
     triples = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
     triples.sort(key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     return triples
@@ -305,17 +311,51 @@ DESCRIBE_QUERY = """CONSTRUCT {{
 # SPARQL endpoint has all of them.)
 
 
+#: Stands for the IRI in :data:`DESCRIBE_QUERY` when the template is analysed (a safe IRI found nowhere else).
+_PLACEHOLDER_IRI = "urn:x-kg:describe-placeholder"
+
+
+def describe_query(iri: str) -> QueryInfo:
+    """The analysed describe query of ``iri`` (checked by :func:`check_iri`).
+
+    The template is analysed once (:func:`api.safety.analyse_query` memoises it) with a placeholder IRI; the IRI
+    is then put in its place in the analysed text and its normalised form. It goes between ``<`` and ``>`` and
+    holds no character that could end an IRI reference, so the query's structure, form and dataset are those
+    of the analysed template: analysing each IRI's text afresh (a Python tokenizer over 1,000 characters) cost
+    more than the rest of the request once the query was cached.
+    """
+    check_iri(iri)
+    template = analyse_query(PREFIX_BLOCK + DESCRIBE_QUERY.format(iri=_PLACEHOLDER_IRI))
+    placeholder = f"<{_PLACEHOLDER_IRI}>"
+    return replace(template, normalised=template.normalised.replace(placeholder, f"<{iri}>"),
+                   text=template.text.replace(placeholder, f"<{iri}>"))
+
+
 async def describe(service: QueryService, iri: str) -> list[ox.Triple]:
     """The document of ``iri``: its own triples (with those of blank nodes it points to), the triples that point
     to it, and the labels of every IRI on either side. Empty when the store knows nothing of ``iri``."""
-    return await construct(service, DESCRIBE_QUERY.format(iri=check_iri(iri)))
+    data = await service.collect(describe_query(iri), _NTRIPLES)
+    return _sorted_triples(data)
+
+
+def mentions(store: ox.Store, iri: str) -> bool:
+    """Whether ``iri`` is the subject or the object of some quad of ``store`` (in any graph): at most two index
+    seeks, whatever the store's size."""
+    node = ox.NamedNode(iri)
+    return (next(store.quads_for_pattern(node, None, None), None) is not None
+            or next(store.quads_for_pattern(None, None, node), None) is not None)
 
 
 async def exists(service: QueryService, iri: str) -> bool:
-    """Whether ``iri`` is the subject or the object of some triple in the store."""
+    """Whether ``iri`` is the subject or the object of some triple in the store: by index probes in the server
+    process when the engine has a local store (:meth:`api.workers.QueryEngine.probe_store`), else by a query."""
+    check_iri(iri)
+    store = await service.engine.probe_store()
+    if store is not None:
+        return mentions(store, iri)
     rows = await select(
         service,
-        f"SELECT ?x WHERE {{ {{ <{check_iri(iri)}> ?p ?x }} UNION {{ ?x ?p <{iri}> }} }} LIMIT 1",
+        f"SELECT ?x WHERE {{ {{ <{iri}> ?p ?x }} UNION {{ ?x ?p <{iri}> }} }} LIMIT 1",
     )
     return bool(rows)
 

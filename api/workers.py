@@ -8,6 +8,11 @@ SPARQL server the same way.
   serving. When the store is written (its generation changes) the workers are replaced, so they see the new data.
 - :class:`StoreEngine` (any :class:`kg.store.base.Store`, e.g. the remote one): runs the query in a thread of the
   server; the remote server enforces the time limit itself (it is passed on when the store accepts ``timeout=``).
+- :class:`StoreProbe` (with the worker pool): the server process's own read-only handle on the store folder,
+  reopened with each generation, for lookups that are one index seek each (does this IRI occur, is it of this
+  class: :meth:`QueryEngine.probe_store`); they skip the hop to a worker, which cost more than the lookup. Nothing
+  whose cost is unbounded runs there (the time limit could not stop it). A remote store has no such handle and is
+  asked with queries.
 
 This module is imported by the worker processes too, so it imports nothing heavy at module level.
 
@@ -119,6 +124,13 @@ class QueryEngine(abc.ABC):
     @abc.abstractmethod
     async def graph_names(self) -> frozenset[str]:
         """The store's named graphs."""
+
+    async def probe_store(self) -> Any | None:
+        """A read-only pyoxigraph ``Store`` of the current content, held by the server process, for index probes of
+        bounded cost (one ``quads_for_pattern`` seek, its first quad taken): they need no query and no worker.
+        None when the engine has none (a remote store): ask with a query instead. Anything whose cost is not
+        bounded must stay a query, which gets the time limit."""
+        return None
 
     @abc.abstractmethod
     def execute(self, job: QueryJob) -> AsyncIterator[bytes]:
@@ -243,20 +255,58 @@ def worker_main(store_path: str, conn: Connection, chunk_size: int = CHUNK_BYTES
 # --- the server side -------------------------------------------------------------------------------------------
 
 
+#: A folder whose modification time is older than this (ns) has settled: its list of files is reused until its
+#: modification time changes (a folder's time may be coarser than the writes within it, so a recent one is listed
+#: afresh every time).
+_SETTLED_NS = 2_000_000_000
+#: folder -> (its st_mtime_ns, [(name, looked at on each call)]) of the last listing of a settled folder.
+_LISTINGS: dict[str, tuple[int, list[tuple[str, bool]]]] = {}
+
+
 def store_generation(path: str | Path) -> str:
     """A fingerprint of an Oxigraph (RocksDB) store folder that changes with every write: names, sizes and
     modification times of its files, leaving out the logs RocksDB rewrites on its own. Opening the store
-    read-only changes nothing. Returns ``"missing"`` for a folder that does not exist."""
-    digest = hashlib.blake2b(digest_size=12)
+    read-only changes nothing. Returns ``"missing"`` for a folder that does not exist.
+
+    Called several times per request, so it is cheap once the folder has settled: the list of files is kept
+    while the folder's own modification time stays the same (files are only created, renamed or deleted by
+    changing it), and only the files RocksDB appends to in place (the write-ahead ``*.log``, ``MANIFEST-*``) are
+    looked at again; table files (``*.sst``) are immutable once the manifest names them, and every write reaches
+    the log or the manifest before readers can see it.
+    """
+    folder = os.fspath(path)
     try:
-        with os.scandir(path) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                if entry.name.startswith("LOG") or entry.name == "LOCK":
-                    continue
-                stat = entry.stat()
-                digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        folder_stat = os.stat(folder)
     except FileNotFoundError:
         return "missing"
+    digest = hashlib.blake2b(digest_size=12)
+    listing = _LISTINGS.get(folder)
+    settled = time.time_ns() - folder_stat.st_mtime_ns > _SETTLED_NS
+    if listing is None or listing[0] != folder_stat.st_mtime_ns or not settled:
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted(e.name for e in entries if not (e.name.startswith("LOG") or e.name == "LOCK"))
+        except FileNotFoundError:
+            return "missing"
+        # Table files are reported by name; the size and time of everything else is read on each call.
+        listing = (folder_stat.st_mtime_ns, [(name, not name.endswith(".sst")) for name in names])
+        if settled:
+            _LISTINGS[folder] = listing
+        else:
+            _LISTINGS.pop(folder, None)
+    digest.update(f"{folder_stat.st_mtime_ns};".encode())
+    for name, appendable in listing[1]:
+        if appendable:
+            try:
+                stat = os.stat(os.path.join(folder, name))
+            except FileNotFoundError:
+                # Deleted since the listing (the folder's time then changed too): list again next time.
+                _LISTINGS.pop(folder, None)
+                digest.update(f"{name}:gone;".encode())
+                continue
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        else:
+            digest.update(f"{name};".encode())
     return digest.hexdigest()
 
 
@@ -330,6 +380,49 @@ class _Worker:
             self.conn.close()
 
 
+class StoreProbe:
+    """The server process's own read-only handle on the store folder (see :meth:`QueryEngine.probe_store`),
+    reopened when the store's generation changes, the way the workers are replaced."""
+
+    def __init__(self, store_path: str) -> None:
+        self.store_path = store_path
+        self._current: tuple[str, Any] | None = None
+        self._opening: tuple[str, asyncio.Task[Any]] | None = None
+
+    async def handle(self, generation: str) -> Any | None:
+        """The handle opened at ``generation`` (opened now, in a thread, when the last one is older; concurrent
+        callers wait for the same opening), or None when the store cannot be opened (the caller queries)."""
+        current = self._current
+        if current is not None and current[0] == generation:
+            return current[1]
+        if self._opening is None or self._opening[0] != generation:
+            self._opening = (generation, asyncio.ensure_future(asyncio.to_thread(self._open)))
+        task = self._opening[1]
+        try:
+            store = await asyncio.shield(task)
+        except Exception as exc:  # noqa: BLE001 - the queries still work; they will say what is wrong
+            log.warning("cannot open %s for index probes (%s); using queries", self.store_path, exc)
+            if self._opening is not None and self._opening[1] is task:
+                self._opening = None
+            return None
+        if self._opening is not None and self._opening[1] is task:
+            self._opening = None
+            # The old handle is dropped here (probes run on the event loop, so none is using it).
+            self._current = (generation, store)
+        return store
+
+    def _open(self) -> Any:
+        import pyoxigraph as ox
+
+        return ox.Store.read_only(self.store_path)
+
+    def close(self) -> None:
+        self._current = None
+        if self._opening is not None:
+            self._opening[1].cancel()
+            self._opening = None
+
+
 class WorkerPool(QueryEngine):
     """``size`` worker processes over the store folder ``store_path``; queries get ``timeout`` seconds."""
 
@@ -344,6 +437,7 @@ class WorkerPool(QueryEngine):
         self._counter = 0
         self._closed = False
         self._graphs: tuple[str, frozenset[str]] | None = None
+        self._probe = StoreProbe(self.store_path)
 
     # life cycle
     async def start(self) -> None:
@@ -360,6 +454,7 @@ class WorkerPool(QueryEngine):
 
     async def close(self) -> None:
         self._closed = True
+        self._probe.close()
         for task in list(self._spawning):
             task.cancel()
         for worker in list(self._all):
@@ -454,6 +549,11 @@ class WorkerPool(QueryEngine):
         names = frozenset(json.loads(b"".join(chunks)))
         self._graphs = (generation, names)
         return names
+
+    async def probe_store(self) -> Any | None:
+        if self._closed:
+            return None
+        return await self._probe.handle(self.generation())
 
     def execute(self, job: QueryJob) -> AsyncIterator[bytes]:
         return self._run({"op": "query", **asdict(job)})
