@@ -110,10 +110,17 @@ def test_fast_path_follows_the_store_generation(small_store: Path, monkeypatch: 
         found = http.get("/api/evidence", params={"clause": "probe-test/1"})
         assert found.status_code == 200 and found.json()["total"] == 1
         assert len(jobs) == before + 1, "resolving the key ran a query (only the operation should)"
+        document = http.get("/doc/declaration/probe-test.ttl")
+        assert document.status_code == 200 and b"probe-test/1" in document.content
+        assert b"probe-test/2" not in document.content
+        assert http.get("/doc/declaration/probe-test.ttl").content == document.content  # kept, the same
         generation = app.state.query_service.engine.generation()
 
         _write(small_store, _clause_quads("probe-test/2"))
         assert app.state.query_service.engine.generation() != generation
+        # The kept document of the old generation is not served (the first request after the write): the new
+        # clause is in it.
+        assert b"probe-test/2" in http.get("/doc/declaration/probe-test.ttl").content
         assert http.get("/id/clause/probe-test/2", headers={"accept": "text/turtle"},
                         follow_redirects=False).status_code == 303
         evidence = http.get("/api/evidence", params={"clause": "probe-test/2"})

@@ -146,11 +146,19 @@ async def document(request: Request, path: str, service: QueryServiceDep) -> Res
         if page is None:
             return not_found(request, f"nothing is known about <{ref.iri}>")
         return html_response(page, headers=headers)
+    form = FORM_BY_TYPE[chosen]
+    # The serialised document is kept in the result cache for this generation (the cache is emptied when the
+    # store changes): a repeated document skips parsing, sorting and serialising the describe query's triples.
+    key = ("linked-data document", fresh.generation, ref.iri, chosen)
+    kept = service.cache.get(key)
+    if kept is not None:
+        return Response(b"".join(kept), media_type=form.content_type, headers=headers)
     triples = await describe(service, ref.iri)
     if not triples:
         return not_found(request, f"nothing is known about <{ref.iri}>")
-    form = FORM_BY_TYPE[chosen]
-    return Response(serialize(triples, form), media_type=form.content_type, headers=headers)
+    body = serialize(triples, form)
+    service.cache.put(key, [body])
+    return Response(body, media_type=form.content_type, headers=headers)
 
 
 @router.options("/id/{path:path}", include_in_schema=False)
