@@ -11,6 +11,7 @@ pattern it cannot enumerate, when run), and the checker runs it on Oxigraph inst
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -73,17 +74,30 @@ def _term(node: object) -> Term | str:
 def _number(t: Term) -> int | Decimal | float:
     if not isinstance(t, tuple):
         raise _Error("not a number")
+    found = _NUMBERS.get(t)  # type: ignore[call-overload]
+    if found is not None:
+        return found
     lexical, datatype, _ = t
     try:
         if datatype in _INTEGER_TYPES:
-            return int(lexical)
-        if datatype == _XSD_DECIMAL:
-            return Decimal(lexical)
-        if datatype in (_XSD_DOUBLE, _XSD_FLOAT):
-            return float(lexical)
+            found = int(lexical)
+        elif datatype == _XSD_DECIMAL:
+            found = Decimal(lexical)
+        elif datatype in (_XSD_DOUBLE, _XSD_FLOAT):
+            found = float(lexical)
     except (ValueError, InvalidOperation):
         raise _Error("ill-typed number") from None
-    raise _Error("not a number")
+    if found is None:
+        raise _Error("not a number")
+    if len(_NUMBERS) >= _NUMBERS_MAX:
+        _NUMBERS.clear()
+    _NUMBERS[t] = found  # type: ignore[index]
+    return found
+
+
+# The values of numeric literals already seen (offsets repeat across constraints and declarations); bounded.
+_NUMBERS: dict[tuple[str, str, str | None], int | Decimal | float] = {}
+_NUMBERS_MAX = 1 << 16
 
 
 def _numeric_literal(n: int | Decimal | float) -> Term:
@@ -149,9 +163,10 @@ def _compare(a: Term, b: Term, op: str) -> bool:
         x, y = a[0], b[0]  # type: ignore[assignment]
     else:
         raise _Error("incomparable")
-    return {"<": x < y, ">": x > y, "<=": x <= y, ">=": x >= y}[op]  # type: ignore[operator]
+    return _ORDER[op](x, y)  # type: ignore[no-any-return]
 
 
+_ORDER = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 _KNOWN = _INTEGER_TYPES | {_XSD_DECIMAL, _XSD_DOUBLE, _XSD_FLOAT, _XSD_STRING, _LANG_STRING, _XSD_BOOLEAN,
                            _XSD + "date", _XSD + "dateTime"}
 
@@ -341,14 +356,15 @@ def _bgp_fn(triples: Sequence[tuple[object, object, object]]) -> PatternFn:
             raise Unsupported("variable predicates")
         if isinstance(p_node, Path) and not isinstance(p_node, (InvPath, SequencePath, AlternativePath, MulPath)):
             raise Unsupported(f"property path {p_node!r}")
-        steps.append((_term(s_node), p_node, _term(o_node)))
+        s_t, o_t = _term(s_node), _term(o_node)
+        s_var = s_t[1:] if isinstance(s_t, str) and s_t.startswith("?") else None
+        o_var = o_t[1:] if isinstance(o_t, str) and o_t.startswith("?") else None
+        steps.append((s_t, s_var, p_node, o_t, o_var))
 
     def bgp(ctx: _Ctx, mu: Solution) -> list[Solution]:
         view = ctx.view
         sols = [mu]
-        for s_t, p_node, o_t in steps:
-            s_var = s_t[1:] if isinstance(s_t, str) and s_t.startswith("?") else None
-            o_var = o_t[1:] if isinstance(o_t, str) and o_t.startswith("?") else None
+        for s_t, s_var, p_node, o_t, o_var in steps:
             nxt: list[Solution] = []
             for sol in sols:
                 s = sol.get(s_var) if s_var else s_t
@@ -456,7 +472,15 @@ def _expr_fn(expr: object) -> ExprFn:
 
             return membership
         right = _expr_fn(expr.other)
-        return lambda ctx, s: _bool(_compare(left(ctx, s), right(ctx, s), op))
+        order = _ORDER.get(op)
+
+        def relational(ctx: _Ctx, s: Solution) -> Term:
+            a, b = left(ctx, s), right(ctx, s)
+            if order is not None and type(a) is tuple and type(b) is tuple and a[1] == b[1] == _XSD_INTEGER:
+                return _TRUE if order(_number(a), _number(b)) else _FALSE  # what _compare does, without the dispatch
+            return _bool(_compare(a, b, op))
+
+        return relational
     if name in ("AdditiveExpression", "MultiplicativeExpression"):
         first = _expr_fn(expr.expr)
         rest = [(op, _expr_fn(e)) for op, e in zip(expr.op or [], expr.other or [], strict=True)]
@@ -519,15 +543,20 @@ def _all_vars(node: object) -> set[str]:
 def _join(left: list[Solution], right: list[Solution]) -> list[Solution]:
     if not left or not right:
         return []
-    common = set.intersection(*(set(s) for s in left)) & set.intersection(*(set(s) for s in right))
+    # The variables bound in every solution on both sides are the hash key; solutions usually share one set of
+    # variables per side, and then no other variable can clash.
+    left_shapes = {tuple(s) for s in left}
+    right_shapes = {tuple(s) for s in right}
+    common = set.intersection(*(set(k) for k in left_shapes)) & set.intersection(*(set(k) for k in right_shapes))
     keys = sorted(common)
+    uniform = len(left_shapes) == 1 and len(right_shapes) == 1
     table: dict[tuple[Term, ...], list[Solution]] = {}
     for b in right:
         table.setdefault(tuple(b[k] for k in keys), []).append(b)
     out = []
     for a in left:
         for b in table.get(tuple(a[k] for k in keys), ()):
-            if all(a[k] == v for k, v in b.items() if k in a):
+            if uniform or all(a[k] == v for k, v in b.items() if k in a):
                 out.append({**a, **b})
     return out
 

@@ -70,13 +70,36 @@ _SUBCLASS_S = str(RDFS.subClassOf)
 _XSD_STRING = str(XSD.string)
 
 
+_NAMED_NODE = ox.NamedNode
+_LITERAL = ox.Literal
+
+
 def native(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Term:
     """The checker's form of a pyoxigraph term."""
+    kind = type(term)
+    if kind is _NAMED_NODE:
+        return term.value
+    if kind is _LITERAL:
+        return (term.value, term.datatype.value, term.language)  # type: ignore[union-attr]
     if isinstance(term, ox.NamedNode):
         return term.value
     if isinstance(term, ox.Literal):
         return (term.value, term.datatype.value, term.language)
     return "_:" + term.value
+
+
+def _triples(statements: Iterable[Statement]) -> Iterable[tuple[str, str, Term]]:
+    """The statements (quads or triples) as the checker's triples (graph names dropped)."""
+    for st in statements:
+        s, o = st.subject, st.object
+        kind = type(o)
+        yield (
+            s.value if type(s) is _NAMED_NODE else native(s),  # type: ignore[misc]
+            st.predicate.value,
+            o.value if kind is _NAMED_NODE else (
+                (o.value, o.datatype.value, o.language) if kind is _LITERAL else native(o)  # type: ignore[union-attr]
+            ),
+        )
 
 
 def to_term(value: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -207,9 +230,13 @@ class _View:
     def pairs(self, p: str) -> list[tuple[Term, Term]]:
         """Every (subject, object) with predicate ``p`` in the union."""
         found: list[tuple[Term, Term]] = []
+        parts = 0
         for index in self.indexes:
-            found.extend(index.pairs(p))
-        return list(dict.fromkeys(found)) if len(self.indexes) > 1 else found
+            values = index.pairs(p)
+            if values:
+                parts += 1
+                found = values if parts == 1 else found + values
+        return found if parts < 2 else list(dict.fromkeys(found))
 
     def described(self, node: Term) -> bool:
         """Whether the declaration's own triples describe ``node``."""
@@ -284,6 +311,43 @@ class _Plan:
     objects_of: tuple[str, ...]
     checks: list[_Check]
     sparql: list[tuple[int, str]]  # (index of the SPARQL check in the checker's list, SELECT text with ?this)
+
+
+def _all_of(tests: list[NodeTest]) -> NodeTest:
+    """A test passing when every one of ``tests`` passes (in order, stopping at the first failure)."""
+    if len(tests) == 1:
+        return tests[0]
+
+    def all_of(view: _View, v: Term) -> bool:
+        for t in tests:
+            if not t(view, v):
+                return False
+        return True
+
+    return all_of
+
+
+def _each_value(path: PathFn, tests: list[NodeTest]) -> NodeTest:
+    """A test on a focus node passing when every value node on ``path`` passes every one of ``tests``."""
+    if len(tests) == 1:
+        test = tests[0]
+
+        def each_value_one(view: _View, f: Term) -> bool:
+            for v in path(view, f):
+                if not test(view, v):
+                    return False
+            return True
+
+        return each_value_one
+
+    def each_value(view: _View, f: Term) -> bool:
+        for v in path(view, f):
+            for t in tests:
+                if not t(view, v):
+                    return False
+        return True
+
+    return each_value
 
 
 class _Compiler:
@@ -492,7 +556,7 @@ class _Compiler:
                 )
         value_tests = self.value_tests(prop_shape, depth)
         if value_tests:
-            tests.append(lambda view, f: all(t(view, v) for v in path(view, f) for t in value_tests))
+            tests.append(_each_value(path, value_tests))
         return tests
 
     def node_test(self, shape: rdflib.term.Node, depth: int) -> NodeTest:
@@ -516,9 +580,7 @@ class _Compiler:
             key = str(shape)
             tests.append(lambda view, v, key=key: view.sparql_ok(key, v))
 
-        def conforms(view: _View, v: Term, tests: list[NodeTest] = tests) -> bool:
-            return all(t(view, v) for t in tests)
-
+        conforms = _all_of(tests)
         self.node_tests[shape] = conforms
         return conforms
 
@@ -565,13 +627,13 @@ class _Compiler:
             if self.one(shape, SH.path) is not None:
                 message, severity = self.message([shape], f"{name} not satisfied")
                 tests = self.property_tests(shape, 0)
-                plan.checks.append(_Check(message, severity, str(shape), lambda view, f, t=tests: all(x(view, f) for x in t)))
+                plan.checks.append(_Check(message, severity, str(shape), _all_of(tests)))
             else:
                 node_tests = self.value_tests(shape, 0)
                 if node_tests:
                     message, severity = self.message([shape], f"{name} not satisfied")
                     plan.checks.append(
-                        _Check(message, severity, str(shape), lambda view, f, t=node_tests: all(x(view, f) for x in t))
+                        _Check(message, severity, str(shape), _all_of(node_tests))
                     )
                 for prop_shape in g.objects(shape, SH.property):
                     if self.deactivated(prop_shape):
@@ -579,7 +641,7 @@ class _Compiler:
                     tests = self.property_tests(prop_shape, 1)
                     message, severity = self.message([prop_shape, shape], f"{name}: a property constraint failed")
                     plan.checks.append(
-                        _Check(message, severity, str(prop_shape), lambda view, f, t=tests: all(x(view, f) for x in t))
+                        _Check(message, severity, str(prop_shape), _all_of(tests))
                     )
             for constraint in g.objects(shape, SH.sparql):
                 if self.deactivated(constraint):
@@ -682,7 +744,7 @@ class ShapeChecker:
         context = list(context)
         self._store = ox.Store()
         self._store.extend(ox.Quad(s.subject, s.predicate, s.object, _CONTEXT) for s in context)
-        self._ctx = _Index((native(s.subject), s.predicate.value, native(s.object)) for s in context)  # type: ignore[misc]
+        self._ctx = _Index(_triples(context))  # type: ignore[misc]
         self._subclass_cache: dict[str, frozenset[str]] = {}
         self.reason_not_compiled = ""
         self._rdflib_context: rdflib.Graph | None = None
@@ -798,10 +860,10 @@ class ShapeChecker:
         owner: dict[str, int] = {}
         targets_of: list[list[tuple[int, list[str]]]] = []
         for n, (item, more) in enumerate(zip(items, extras, strict=True)):
-            data = _Index((native(s.subject), s.predicate.value, native(s.object)) for s in item)  # type: ignore[misc]
+            data = _Index(_triples(item))  # type: ignore[misc]
             indexes = [self._ctx]
             if more:
-                indexes.insert(0, _Index((native(s.subject), s.predicate.value, native(s.object)) for s in more))  # type: ignore[misc]
+                indexes.insert(0, _Index(_triples(more)))  # type: ignore[misc]
             view = _View(data, *indexes)
             view.sparql_ok = lambda shape, v, view=view, item=item: self._nested_ok(shape, v, view, item)
             targets = self._focus(view)
