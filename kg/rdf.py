@@ -93,19 +93,31 @@ ENTITY_PROPERTY: dict[str, NamedNode] = {
 
 
 def _int(value: int) -> Literal:
-    return Literal(str(value), datatype=XSD_INTEGER)
+    literal = _INTS.get(value)
+    if literal is None:
+        literal = Literal(str(value), datatype=XSD_INTEGER)
+        if len(_INTS) < _INTS_MAX:
+            _INTS[value] = literal
+    return literal
+
+
+# ``xsd:integer`` literals already made (offsets and positions repeat; pyoxigraph terms are immutable); bounded.
+_INTS: dict[int, Literal] = {}
+_INTS_MAX = 1 << 17
 
 
 def _default_kinds_of() -> KindsOf:
-    from kg.extract import kinds_of  # lazy: extraction loads its lexicons on first use
+    import functools
 
-    return kinds_of
+    from kg.extract import kinds_of, load_lexicon  # lazy: extraction loads its lexicons on first use
+
+    return functools.partial(kinds_of, lexicon=load_lexicon())
 
 
 class _Builder:
     """Accumulates the quads of one declaration graph and numbers its evidence nodes."""
 
-    __slots__ = ("graph", "key", "text", "quads", "n_evidence")
+    __slots__ = ("graph", "key", "text", "quads", "n_evidence", "evidence_prefix")
 
     def __init__(self, key: str, text: str) -> None:
         self.graph = _n(declaration_graph(key))
@@ -113,26 +125,30 @@ class _Builder:
         self.text = text
         self.quads: list[Quad] = []
         self.n_evidence = 0
+        # resource_iri("evidence", key, n) for any n >= 1 (the key is checked here, once; a number always passes)
+        self.evidence_prefix = resource_iri("evidence", key, 1)[:-1]
 
     def add(self, s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> None:
         self.quads.append(Quad(s, p, o, self.graph))
 
     def fact(self, s: NamedNode, p: NamedNode, o: NamedNode | Literal, span: Span | None) -> None:
         """Add ``s p o`` and, when the span is known, its evidence node."""
-        self.add(s, p, o)
+        g = self.graph
+        append = self.quads.append
+        append(Quad(s, p, o, g))
         if span is None:
             return
         self.n_evidence += 1
-        e = _n(resource_iri("evidence", self.key, self.n_evidence))
-        add = self.add
-        add(e, RDF_TYPE, DEC_EVIDENCE)
-        add(e, DEC_EVIDENCE_OF, s)
-        add(e, DEC_PROPERTY, p)
-        add(e, DEC_VALUE, o)
-        add(e, DEC_START, _int(span.start))
-        add(e, DEC_END, _int(span.end))
-        add(e, DEC_QUOTE, Literal(self.text[span.start : span.end]))
-        add(s, DEC_HAS_EVIDENCE, e)
+        e = NamedNode(self.evidence_prefix + str(self.n_evidence))
+        start, end = span.start, span.end
+        append(Quad(e, RDF_TYPE, DEC_EVIDENCE, g))
+        append(Quad(e, DEC_EVIDENCE_OF, s, g))
+        append(Quad(e, DEC_PROPERTY, p, g))
+        append(Quad(e, DEC_VALUE, o, g))
+        append(Quad(e, DEC_START, _int(start), g))
+        append(Quad(e, DEC_END, _int(end), g))
+        append(Quad(e, DEC_QUOTE, Literal(self.text[start:end]), g))
+        append(Quad(s, DEC_HAS_EVIDENCE, e, g))
 
 
 def declaration_quads(decl: Declaration, *, kinds_of: KindsOf | None = None) -> list[Quad]:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kg.extract.dates import find_years
 from kg.extract.lexicon import ORDINALS, Entity, Lexicon
@@ -150,13 +151,41 @@ def _coordinated(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon
     return out
 
 
-def _rights(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
-    """Rights named as "<rights phrase> ... of <holder>" where no right's label matched the phrase."""
+@dataclass(frozen=True, slots=True)
+class _Kinds:
+    """The lexicon's rights by the population groups holding them, and its meetings (derived once per lexicon)."""
+
+    entities: dict[str, Entity]
+    size: int
+    rights_by_holder: dict[str, list[Entity]]
+    meetings: list[Entity]
+
+
+_KINDS: dict[int, _Kinds] = {}
+
+
+def _by_kind(lexicon: Lexicon) -> _Kinds:
+    """:class:`_Kinds` of ``lexicon``, cached by the identity of its entity table (kept alive by the cache, so the
+    identity is not reused) and rebuilt if that table changed size."""
+    entities = lexicon.entities
+    found = _KINDS.get(id(entities))
+    if found is not None and found.entities is entities and found.size == len(entities):
+        return found
     rights_by_holder: dict[str, list[Entity]] = {}
-    for entity in lexicon.entities.values():
+    for entity in entities.values():
         if entity.kind == "right":
             for holder in entity.holders:
                 rights_by_holder.setdefault(holder, []).append(entity)
+    meetings = [e for e in entities.values() if e.kind == "meeting"]
+    if len(_KINDS) >= 8:
+        _KINDS.clear()
+    found = _KINDS[id(entities)] = _Kinds(entities, len(entities), rights_by_holder, meetings)
+    return found
+
+
+def _rights(tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
+    """Rights named as "<rights phrase> ... of <holder>" where no right's label matched the phrase."""
+    rights_by_holder = _by_kind(lexicon).rights_by_holder
     out: list[EntityMention] = []
     holder_matches = [m for m in matches if any(v in rights_by_holder for v in m.values)]
     for index, token in enumerate(tokens):
@@ -185,7 +214,7 @@ def _best_right(candidates: list[Entity], phrase: Sequence[Token]) -> Entity:
 
 def _described_meetings(text: str, tokens: Sequence[Token], matches: list[Match], lexicon: Lexicon) -> list[EntityMention]:
     """Meetings (and the declarations adopted at them) described by cues rather than named."""
-    meetings = [e for e in lexicon.entities.values() if e.kind == "meeting"]
+    meetings = _by_kind(lexicon).meetings
     out: list[EntityMention] = []
     covered = {i for m in matches for i in range(m.first, m.last)}
     for index, token in enumerate(tokens):
