@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -306,12 +307,29 @@ def ingest_files(
         raise ValueError(f"per_transaction must be at least 1, not {per_transaction}")
     started = time.perf_counter()
     pipeline = pipeline or Pipeline()
+    try:
+        return _ingest(store, paths, pipeline, progress, bulk, batch, link, link_threshold, link_max_per_clause,
+                       per_transaction, started, metadata)
+    finally:
+        gc.unfreeze()
+
+
+def _ingest(
+    store: Store, paths: list[Path], pipeline: Pipeline, progress: Callable[[str], None] | None, bulk: bool,
+    batch: int, link: bool, link_threshold: float | None, link_max_per_clause: int | None, per_transaction: int,
+    started: float, metadata: dict[str, object],
+) -> IngestReport:
     bulk_add = getattr(store, "bulk_add", None) if bulk else None
     updater = None
     if link and bulk_add is None:
         from kg.link import LinkUpdater, make_linker
 
         updater = LinkUpdater(store, make_linker(threshold=link_threshold, max_per_clause=link_max_per_clause))
+    # The objects alive now (lexicons, shapes, the checker's context index, the linker's snapshot) live at least as
+    # long as this call: freezing them (until :func:`ingest_files` returns) keeps the cyclic garbage collector
+    # from scanning them again and again while each file allocates its short-lived graphs, which cost about a
+    # quarter of the CPU time of checking.
+    gc.freeze()
     report = IngestReport()
     seen: dict[str, str] = {}
     pending: list[ox.Quad] = []
