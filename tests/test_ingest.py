@@ -274,8 +274,8 @@ def test_cli_ingest_into_a_missing_store_is_refused(tmp_path: Path) -> None:
 def test_a_failed_group_write_falls_back_to_one_transaction_per_declaration(
     store_dir: Path, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Checked declarations go several per transaction; when that write fails they are written one by one, and
-    the one whose own write fails is reported and absent, wholly."""
+    """Checked declarations go several per write (journaled bulk load or transaction); when that write fails they
+    are written one by one, and the one whose own write fails is reported and absent, wholly."""
     from kg.errors import StoreError
 
     good = sorted(p for p in TESTS_CORPUS.iterdir() if p.suffix in (".txt", ".html"))
@@ -291,10 +291,20 @@ def test_a_failed_group_write_falls_back_to_one_transaction_per_declaration(
             raise StoreError("simulated failure of the write")
         real(self, replace, **kwargs)  # type: ignore[arg-type]
 
+    real_new = OxigraphStore.write_new_graphs
+
+    def flaky_new(self: OxigraphStore, graphs: dict, **kwargs: object) -> bool:  # type: ignore[type-arg]
+        names = sorted(graphs)
+        calls.append(names)
+        if len(names) > 1 or doomed in names:
+            raise StoreError("simulated failure of the write")
+        return real_new(self, graphs, **kwargs)  # type: ignore[arg-type]
+
     second = pipeline.prepare_file(good[1])
     doomed = second.graph
     before = quads(store_dir)
     monkeypatch.setattr(OxigraphStore, "apply", flaky)
+    monkeypatch.setattr(OxigraphStore, "write_new_graphs", flaky_new)
     with OxigraphStore(store_dir) as st:
         report = ingest_files(st, good, pipeline=pipeline)
     monkeypatch.undo()
