@@ -217,8 +217,8 @@ def ingest(
     ] = False,
 ) -> None:
     """Add or replace declarations: each file is read, extracted and checked against the shapes before anything
-    is written; checked declarations and their links are written several per transaction, each wholly or not at
-    all. A file that fails is reported with its reason and leaves the store unchanged; the others load. Then the
+    is written; checked declarations and their links are written in groups (up to 100 new declarations by a
+    journaled bulk load, replacements in one transaction), each group wholly or not at all. A file that fails is reported with its reason and leaves the store unchanged; the others load. Then the
     dumps beside an embedded store are rewritten (skip with --no-dumps). Exits 1 if any file failed."""
     from kg.errors import StoreError
     from kg.ingest import ingest_files, parse_metadata, write_dumps
