@@ -513,20 +513,7 @@ def _expr_fn(expr: object) -> ExprFn:
         rest = [(op, _expr_fn(e)) for op, e in zip(expr.op or [], expr.other or [], strict=True)]
 
         def arithmetic(ctx: _Ctx, s: Solution) -> Term:
-            total = _number(first(ctx, s))
-            for op, part in rest:
-                n = _number(part(ctx, s))
-                if op == "+":
-                    total = total + n  # type: ignore[operator]
-                elif op == "-":
-                    total = total - n  # type: ignore[operator]
-                elif op == "*":
-                    total = total * n  # type: ignore[operator]
-                else:
-                    if n == 0:
-                        raise _Error("division by zero")
-                    total = (Decimal(total) / Decimal(n)) if isinstance(total, int) and isinstance(n, int) else total / n  # type: ignore[operator]
-            return _numeric_literal(total)
+            return _arithmetic(first(ctx, s), tuple((op, part(ctx, s)) for op, part in rest))
 
         return arithmetic
     if name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
