@@ -61,16 +61,16 @@ def small_store(tmp_path: Path) -> Path:
     return path
 
 
-def _count_worker_jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the query texts the worker pool is given."""
+def _record_queries(monkeypatch: pytest.MonkeyPatch, engine: type, method: str) -> list[str]:
+    """Record the query texts ``engine.method(job)`` is given (WorkerPool.execute, StoreEngine._serialise)."""
     jobs: list[str] = []
-    original = WorkerPool.execute
+    original = getattr(engine, method)
 
-    def execute(self: WorkerPool, job: Any) -> Any:
+    def recording(self: Any, job: Any) -> Any:
         jobs.append(job.query)
         return original(self, job)
 
-    monkeypatch.setattr(WorkerPool, "execute", execute)
+    monkeypatch.setattr(engine, method, recording)
     return jobs
 
 
@@ -96,7 +96,7 @@ def test_probes_answer_as_the_queries(built_store: Path) -> None:
 def test_fast_path_follows_the_store_generation(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``/id`` and REST key resolution need no worker; after a write they answer for the new content, and an
     unknown IRI or key is still 404."""
-    jobs = _count_worker_jobs(monkeypatch)
+    jobs = _record_queries(monkeypatch, WorkerPool, "execute")
     app = create_app(Settings(store=str(small_store), workers=1, query_timeout=10))
     with TestClient(app) as http:
         assert http.get("/id/clause/probe-test/1", headers={"accept": "text/turtle"},
@@ -134,14 +134,7 @@ def test_remote_engine_answers_by_queries(small_store: Path, monkeypatch: pytest
     answer the same."""
     monkeypatch.setattr(api.app, "make_engine",
                         lambda settings: StoreEngine(OxigraphStore(settings.store, read_only=True), timeout=10))
-    seen: list[str] = []
-    original = StoreEngine._serialise
-
-    def serialise(self: StoreEngine, job: Any) -> bytes:
-        seen.append(job.query)
-        return original(self, job)
-
-    monkeypatch.setattr(StoreEngine, "_serialise", serialise)
+    seen = _record_queries(monkeypatch, StoreEngine, "_serialise")
     app = create_app(Settings(store=str(small_store), workers=1, query_timeout=10))
     with TestClient(app) as http:
         assert http.get("/id/clause/probe-test/1", headers={"accept": "text/turtle"},
