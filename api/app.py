@@ -49,7 +49,8 @@ def make_engine(settings: Settings) -> QueryEngine:
             timeout=settings.query_timeout,
             generation_of=(lambda s: str(s.generation())) if callable(generation_of) else None,
         )
-    return WorkerPool(settings.store, size=settings.workers, timeout=settings.query_timeout)
+    return WorkerPool(settings.store, size=settings.workers, timeout=settings.query_timeout,
+                      memory_mb=settings.worker_memory_mb)
 
 
 def _include_optional_routers(app: FastAPI) -> None:

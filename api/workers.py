@@ -40,7 +40,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from kg.errors import BadQuery, QueryNotEvaluable, QueryTimeout, StoreError
+from kg.errors import BadQuery, QueryNotEvaluable, QueryTimeout, QueryTooLarge, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +380,20 @@ class _Worker:
             self.conn.close()
 
 
+#: While a query runs, how often (seconds) its worker's resident memory is compared with the pool's limit.
+MEMORY_CHECK_SECONDS = 0.1
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _resident_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MB (``/proc/<pid>/statm``), or None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class StoreProbe:
     """The server process's own read-only handle on the store folder (see :meth:`QueryEngine.probe_store`),
     reopened when the store's generation changes, the way the workers are replaced."""
@@ -424,12 +438,16 @@ class StoreProbe:
 
 
 class WorkerPool(QueryEngine):
-    """``size`` worker processes over the store folder ``store_path``; queries get ``timeout`` seconds."""
+    """``size`` worker processes over the store folder ``store_path``; queries get ``timeout`` seconds, and a worker
+    whose resident memory passes ``memory_mb`` while answering is stopped like an overrun (``None``: no limit)."""
 
-    def __init__(self, store_path: str | Path, *, size: int = 2, timeout: float = 30.0) -> None:
+    def __init__(
+        self, store_path: str | Path, *, size: int = 2, timeout: float = 30.0, memory_mb: int | None = None
+    ) -> None:
         self.store_path = str(store_path)
         self.size = size
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
@@ -566,10 +584,23 @@ class WorkerPool(QueryEngine):
         try:
             await _send_async(worker.conn, json.dumps(payload).encode())
             while True:
+                remaining = deadline - time.monotonic()
+                watch = self.memory_mb is not None and remaining > MEMORY_CHECK_SECONDS
                 try:
-                    message = await _recv_async(worker.conn, deadline - time.monotonic())
+                    message = await _recv_async(worker.conn, MEMORY_CHECK_SECONDS if watch else remaining)
                 except (EOFError, OSError) as exc:
                     raise StoreError(f"the query worker died: {exc}") from exc
+                if message is None and watch:
+                    used = _resident_mb(worker.process.pid)
+                    if used is not None and self.memory_mb is not None and used > self.memory_mb:
+                        log.warning("query over the %d MB memory limit (%.0f MB); replacing its worker",
+                                    self.memory_mb, used)
+                        raise QueryTooLarge(
+                            f"the query needed more than the {self.memory_mb} MB a query may use and was stopped; "
+                            "narrow it (fewer rows, a LIMIT, fewer joined patterns)",
+                            memory_limit_mb=self.memory_mb,
+                        )
+                    continue
                 if message is None:
                     log.warning("query over the %.1f s limit; replacing its worker", self.timeout)
                     raise QueryTimeout(

@@ -98,6 +98,13 @@ class QueryTimeout(KGError):
     title = "Query time limit exceeded"
 
 
+class QueryTooLarge(KGError):
+    """A query's worker grew past the memory limit and was stopped (like a time-limit overrun)."""
+
+    status = 503
+    title = "Query memory limit exceeded"
+
+
 class StoreError(KGError):
     """The store (embedded or remote) failed."""
 

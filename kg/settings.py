@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="Port the server listens on.")
     query_timeout: float = Field(default=30.0, gt=0, description="Seconds a SPARQL query may run before it is stopped (503).")
     workers: int = Field(default=2, ge=1, description="Query worker processes (each holds a read-only store handle).")
+    worker_memory_mb: int = Field(
+        default=1024, ge=64,
+        description="Resident memory (MB) a query worker may reach while answering a query; past it the query is "
+        "stopped (503) and the worker replaced, so one query cannot take the machine's memory.",
+    )
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted (413 beyond).")
     max_queries_per_client: int = Field(default=4, ge=1, description="Concurrent queries one client may run (429 beyond).")
     result_cache_bytes: int = Field(

@@ -327,3 +327,21 @@ def test_group_concat_is_wrapped_in_str_and_nothing_else_changes() -> None:
     assert analyse_query(plain).text == plain
     unfinished = "SELECT (GROUP_CONCAT(?x {}"
     assert analyse_query(unfinished).text == unfinished  # left for the engine to report
+
+
+def test_query_past_the_memory_limit_is_stopped_with_503(store_path: Path) -> None:
+    # Sorting the 27 million rows of the cross product needs gigabytes; the limit stops it long before the time
+    # limit would, and the pool answers again afterwards.
+    settings = Settings(store=str(store_path), query_timeout=60, worker_memory_mb=300)
+    hog = "SELECT ?a ?d ?g { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=90) as c:
+        started = time.perf_counter()
+        response = c.get("/sparql", params={"query": hog})
+        elapsed = time.perf_counter() - started
+        body = assert_problem(response, 503)
+        assert body["title"] == "Query memory limit exceeded" and "300 MB" in body["detail"]
+        assert elapsed < 30
+        deadline = time.monotonic() + 20
+        while c.get("/sparql", params={"query": "ASK {}"}).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert c.get("/sparql", params={"query": f"ASK {{ <{EX}s1> ?p 1 }}"}).status_code == 200
