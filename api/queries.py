@@ -31,14 +31,12 @@ when not. Optional filters are written so that an unbound parameter lets everyth
 (``BOUND`` does not see a substituted variable in pyoxigraph 0.5, ``COALESCE`` does). Parameters belong to the
 outer group of the query (not to sub-SELECTs), so a remote store binding them with ``VALUES`` means the same.
 
-Such a filter is only right, not fast: Oxigraph plans the query before ``substitutions=`` binds the parameter, so a
-parameter seen only in a FILTER makes the plan walk every candidate (seconds at 10M triples). A parameter that
-names a resource should therefore drive a pattern: the files of ``queries/`` (``speech_acts.rq`` is a short
-example) use two branches, one that starts from ``BIND(COALESCE(IRI(STR(?p)), <urn:x-declarations:absent>) AS
-?given) FILTER(?given = ?p)`` (the planner sees ``?given`` bound and looks up the patterns from it; a bare ``?p``
-would be folded to unbound) and one that starts with ``FILTER(COALESCE(STR(?p), "") = "")`` (empty when the
-parameter is given), plus the plain filter at the top level for a remote store's ``VALUES`` binding.
-``tests/test_queries.py`` checks that binding by substitution and by ``VALUES`` give the same rows.
+Such a filter is right but not fast: Oxigraph plans the query before ``substitutions=`` binds the parameter, so a
+parameter seen only in a FILTER makes the plan walk every candidate (seconds at 10M triples; a parameter that
+starts the triple patterns, as in ``evidence.rq``, is an index lookup). Rewrites that steer Oxigraph's planner
+(a branch per bound/unbound parameter around ``IRI(STR(?p))``) were tried and withdrawn: Virtuoso evaluates them
+differently, so the REST operations would answer differently on the scale-out path.
+``tests/test_remote_store.py::test_query_files_answer_the_same_on_virtuoso_and_embedded`` guards that.
 """
 
 from __future__ import annotations

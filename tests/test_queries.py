@@ -21,6 +21,7 @@ from api.queries import (
     read_front_matter,
 )
 from api.routers import ui
+from helpers.queries import example_terms, unordered
 from kg.errors import BadParameter
 from kg.paths import QUERIES_DIR
 
@@ -213,36 +214,6 @@ def test_readme_lists_every_query_with_its_summary() -> None:
     assert "curl" in section and "/api/" in section
 
 
-def _example_terms(store: pyoxigraph.Store, query: NamedQuery) -> dict[str, pyoxigraph.NamedNode | pyoxigraph.Literal]:
-    """The example's parameters as RDF terms: a key or a label resolved in ``store`` as the REST layer does."""
-    from api.queries import RESOLVABLE
-    from kg.namespaces import ID_BASE
-
-    terms = {}
-    for name, value in query.meta.example.params.items():
-        parameter = query.parameter(name)
-        if parameter.resolves is None:
-            terms[name] = parameter.term(value)
-            continue
-        segments, classes = RESOLVABLE[parameter.resolves]
-        found = store.query(
-            "SELECT ?v ?label WHERE { { VALUES ?v { " + " ".join(f"<{ID_BASE}{s}/{value}>" for s in segments if " " not in str(value))
-            + ' } } UNION { ?v <http://www.w3.org/2004/02/skos/core#prefLabel> ?l FILTER(STR(?l) = ?label) } '
-            "VALUES ?c { " + " ".join(f"<{c}>" for c in classes) + " } ?v a ?c } ORDER BY ?v LIMIT 1",
-            substitutions={pyoxigraph.Variable("label"): pyoxigraph.Literal(str(value))},
-            use_default_graph_as_union=True,
-        )
-        terms[name] = next(iter(found))["v"]  # type: ignore[index]
-    return terms
-
-
-def _unordered(term: object) -> str:
-    """A result term as text, the words of a string sorted (GROUP_CONCAT joins values in no defined order)."""
-    if isinstance(term, pyoxigraph.Literal) and term.datatype.value.endswith("#string"):
-        return " ".join(sorted(term.value.replace(",", " ").split()))
-    return str(term)
-
-
 @pytest.mark.parametrize("name", sorted(p.stem for p in QUERIES_DIR.glob("*.rq")))
 def test_parameters_mean_the_same_bound_first_or_joined_as_values(store: pyoxigraph.Store, name: str) -> None:
     """A query finds its rows through a parameter Oxigraph binds before evaluating (``substitutions=``) and checks it
@@ -252,7 +223,7 @@ def test_parameters_mean_the_same_bound_first_or_joined_as_values(store: pyoxigr
     from kg.store.remote import bind_values
 
     query = load_query(QUERIES_DIR / f"{name}.rq")
-    example = _example_terms(store, query)
+    example = example_terms(store, query)
     cases = [example, *({k: v} for k, v in example.items())]
     if not any(p.required for p in query.parameters):
         cases.append({})
@@ -264,7 +235,7 @@ def test_parameters_mean_the_same_bound_first_or_joined_as_values(store: pyoxigr
                                   use_default_graph_as_union=True)
         joined = store.query(bind_values(query.sparql, {pyoxigraph.Variable(k): v for k, v in case.items()}),
                              use_default_graph_as_union=True)
-        rows = sorted(tuple(map(_unordered, s)) for s in substituted)  # type: ignore[union-attr]
-        assert rows == sorted(tuple(map(_unordered, s)) for s in joined), (name, case)  # type: ignore[union-attr]
+        rows = sorted(tuple(map(unordered, s)) for s in substituted)  # type: ignore[union-attr]
+        assert rows == sorted(tuple(map(unordered, s)) for s in joined), (name, case)  # type: ignore[union-attr]
         seen += len(rows)
     assert seen > 0 or name == "rights_of_women_and_girls", name  # the seed declaration names neither group
