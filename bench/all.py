@@ -771,12 +771,11 @@ def render(results: dict[str, Any]) -> str:
         pairs = r.get("before_after")
         if not pairs:
             continue
-        out += [f"## Before and after the server fixes ({label}, side by side)", "",
-                f"The same store served at once by commit {r.get('before_commit')} (before: synchronous "
-                "dependencies — a thread-pool hop each per request —, a thread hop per message to and from the query "
-                "workers, uvicorn on asyncio + h11) and by this commit (async dependencies, worker pipes read on the "
-                "event loop, uvloop + httptools), loaded one after the other level by level, "
-                f"{results.get('before_duration', 8):.0f} s each.", "",
+        out += [f"## Before and after ({label}, side by side)", "",
+                f"The same store served at once by commit {r.get('before_commit')} (before, `--before`) and by this "
+                "commit (after), loaded one after the other level by level, "
+                f"{results.get('before_duration', 8):.0f} s each; what changed between the two is in the notes "
+                "above.", "",
                 "| workload | clients | before req/s | after req/s | req/s ratio | before p50 / p99 | after p50 / p99 | p99 ratio (before / after) |",
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
         by = {(p["workload"], p["clients"], p["version"]): p for p in pairs}
