@@ -17,6 +17,7 @@ path for the rest (``OPTIONAL``, a ``FILTER`` inside a joined group...).
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -461,16 +462,7 @@ def _expr_fn(expr: object) -> ExprFn:
         is_and = name == "ConditionalAndExpression"
 
         def logical(ctx: _Ctx, s: Solution) -> Term:
-            error = False
-            for part in parts:
-                try:
-                    if _ebv(part(ctx, s)) != is_and:
-                        return _bool(not is_and)
-                except _Error:
-                    error = True
-            if error:
-                raise _Error("error in a logical expression")
-            return _bool(is_and)
+            return _logical(is_and, tuple(functools.partial(part, ctx, s) for part in parts))
 
         return logical
     if name in ("UnaryNot", "UnaryMinus", "UnaryPlus"):
