@@ -134,13 +134,14 @@ class Store(abc.ABC):
     ) -> QueryResult:
         """Run a SPARQL query. Raises :class:`kg.errors.BadQuery` or :class:`kg.errors.StoreError`."""
 
-    @abc.abstractmethod
     def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
-        """Replace the named graphs in ``graphs`` and drop those in ``remove``, in one transaction.
+        """Replace the named graphs in ``graphs`` and drop those in ``remove``, in one transaction: :meth:`apply`
+        without edits.
 
         Raises :class:`kg.errors.StoreError` (store unchanged) or ``TypeError`` for a statement that is not a
         pyoxigraph ``Triple``/``Quad``.
         """
+        self.apply(graphs, remove=remove)
 
     @abc.abstractmethod
     def apply(

@@ -147,16 +147,6 @@ class OxigraphStore(Store):
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only")
 
-    def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
-        """Replace the named graphs in ``graphs`` and drop those in ``remove`` in one transaction.
-
-        All statements are materialised first (an error there writes nothing); then, when none of the graphs
-        exists yet, the quads go in with one transactional ``Store.extend``; otherwise one SPARQL update
-        ``DROP SILENT GRAPH ...; INSERT DATA {...}``, which Oxigraph applies as a single transaction.
-        Raises :class:`StoreError` (the store unchanged), ``TypeError`` for a statement that is not a Triple/Quad.
-        """
-        self.apply(graphs, remove=remove)
-
     def apply(
         self,
         replace: Mapping[str, Iterable[Statement]] | None = None,

@@ -538,19 +538,6 @@ class RemoteStore(Store):
         sw.queryType = "INSERT"  # always sent as `update=`, whatever SPARQLWrapper's keyword search guessed
         self._send(sw, "update")
 
-    def replace_graphs(self, graphs: Mapping[str, Iterable[Statement]], remove: Iterable[str] = ()) -> None:
-        """Replace each named graph in ``graphs`` by the given triples (a quad's graph is ignored) and drop the
-        graphs in ``remove``: all or none, as far as the server allows; a new :meth:`generation` marker is written
-        in the same request.
-
-        Every new graph is first written under a temporary name; only when all were accepted does one update request
-        ``MOVE`` them over the old ones and ``DROP`` the removed ones. On any failure before that request the
-        temporary graphs are dropped and the old graphs are untouched. Raises :class:`StoreError` (or
-        :class:`BadInput` for a term the server cannot take, ``TypeError`` for a statement that is not a pyoxigraph
-        ``Triple``/``Quad``).
-        """
-        self.apply(graphs, remove=remove)
-
     def apply(
         self,
         replace: Mapping[str, Iterable[Statement]] | None = None,
@@ -558,13 +545,18 @@ class RemoteStore(Store):
         remove: Iterable[str] = (),
         edits: Mapping[str, GraphEdit] | None = None,
     ) -> None:
-        """:meth:`replace_graphs` plus ``edits`` to parts of other graphs (:class:`kg.store.base.GraphEdit`), with
-        the same guarantee: everything new (whole graphs and the statements edits add) is first written under
-        temporary graph names; then ONE update request moves the new graphs in, drops the removed ones, deletes
+        """Replace each named graph in ``replace`` by the given triples (a quad's graph is ignored), drop the graphs
+        in ``remove`` and apply ``edits`` to parts of other graphs (:class:`kg.store.base.GraphEdit`): all or none,
+        as far as the server allows.
+
+        Everything new (whole graphs and the statements edits add) is first written under temporary graph names;
+        only when all were accepted does ONE update request move the new graphs in, drop the removed ones, delete
         what each edit removes (``DELETE {...} WHERE { VALUES ?s {...} GRAPH <g> {?s ?p ?o} }`` by subject and by
-        object, ``DELETE DATA`` for given statements), adds the edit's statements (``ADD`` from its temporary
-        graph) and writes a new :meth:`generation` marker. Raises as :meth:`replace_graphs`, and ``ValueError``
-        for a graph both replaced and edited or a removed statement with a blank node.
+        object, ``DELETE DATA`` for given statements), add the edit's statements (``ADD`` from its temporary
+        graph) and write a new :meth:`generation` marker. On any failure before that request the temporary
+        graphs are dropped and the old graphs are untouched. Raises :class:`StoreError` (or :class:`BadInput` for
+        a term the server cannot take), ``ValueError`` for a graph both replaced and edited or a removed
+        statement with a blank node, ``TypeError`` for a statement that is not a pyoxigraph ``Triple``/``Quad``.
         """
         if self.read_only:
             raise StoreError("this store was opened read-only")
