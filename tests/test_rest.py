@@ -33,9 +33,9 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def base_url(built_store: Path) -> Iterator[str]:
-    with live_server(Settings(store=str(built_store), workers=2, query_timeout=20)) as url:
-        yield url
+def base_url(server: str) -> str:
+    """The live server of ``tests/conftest.py`` over the built store."""
+    return server
 
 
 @pytest.fixture(scope="module")
