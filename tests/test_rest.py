@@ -20,7 +20,6 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from helpers.server import live_server
 
 from api.queries import RESOLVABLE, NamedQuery, example_failures, load_queries, rows_of
 from kg.namespaces import ID_BASE, LINKS_GRAPH
