@@ -489,6 +489,7 @@ _INTEGER_TYPES = {XSD + t for t in ("integer", "int", "long", "short", "byte", "
                                     "positiveInteger", "negativeInteger", "nonPositiveInteger", "unsignedInt",
                                     "unsignedLong", "unsignedShort", "unsignedByte")}
 _NUMBER_TYPES = {XSD + t for t in ("decimal", "double", "float")}
+_BOOLEAN = XSD + "boolean"
 
 
 def json_value(binding: dict[str, str] | None) -> str | int | float | bool | None:
@@ -510,7 +511,7 @@ def json_value(binding: dict[str, str] | None) -> str | int | float | bool | Non
             return number if number == number and abs(number) != float("inf") else value
     except ValueError:
         return value
-    if datatype == XSD + "boolean":
+    if datatype == _BOOLEAN:
         return value in ("true", "1")
     return value
 

@@ -32,10 +32,11 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -259,8 +260,12 @@ def worker_main(store_path: str, conn: Connection, chunk_size: int = CHUNK_BYTES
 #: modification time changes (a folder's time may be coarser than the writes within it, so a recent one is listed
 #: afresh every time).
 _SETTLED_NS = 2_000_000_000
-#: folder -> (its st_mtime_ns, [(name, looked at on each call)]) of the last listing of a settled folder.
-_LISTINGS: dict[str, tuple[int, list[tuple[str, bool]]]] = {}
+#: folder -> (its st_mtime_ns, the part of the fingerprint that stays while that time does (the folder's time and
+#: the names of its table files), [names of the files looked at on each call]) of the last listing of a settled
+#: folder.
+_LISTINGS: dict[str, tuple[int, bytes, list[str]]] = {}
+#: Files of a RocksDB folder that are never changed in place (written once, or replaced by a rename).
+_REPLACED_WHOLE = re.compile(r"\d+\.sst$|CURRENT$|IDENTITY$|OPTIONS-\d+$")
 
 
 def store_generation(path: str | Path) -> str:
@@ -270,16 +275,17 @@ def store_generation(path: str | Path) -> str:
 
     Called several times per request, so it is cheap once the folder has settled: the list of files is kept
     while the folder's own modification time stays the same (files are only created, renamed or deleted by
-    changing it), and only the files RocksDB appends to in place (the write-ahead ``*.log``, ``MANIFEST-*``) are
-    looked at again; table files (``*.sst``) are immutable once the manifest names them, and every write reaches
-    the log or the manifest before readers can see it.
+    changing it), with the part of the fingerprint it gives already encoded, and only the files that may change in
+    place (the write-ahead ``*.log``, ``MANIFEST-*``, anything unknown) are looked at again. Table files (``*.sst``)
+    are immutable once the manifest names them; ``CURRENT`` and ``OPTIONS-*`` are replaced by renaming a new file
+    over them and ``IDENTITY`` is written once, which changes the folder's time; every write reaches the log or the
+    manifest before readers can see it.
     """
     folder = os.fspath(path)
     try:
         folder_stat = os.stat(folder)
     except FileNotFoundError:
         return "missing"
-    digest = hashlib.blake2b(digest_size=12)
     listing = _LISTINGS.get(folder)
     settled = time.time_ns() - folder_stat.st_mtime_ns > _SETTLED_NS
     if listing is None or listing[0] != folder_stat.st_mtime_ns or not settled:
@@ -288,25 +294,26 @@ def store_generation(path: str | Path) -> str:
                 names = sorted(e.name for e in entries if not (e.name.startswith("LOG") or e.name == "LOCK"))
         except FileNotFoundError:
             return "missing"
-        # Table files are reported by name; the size and time of everything else is read on each call.
-        listing = (folder_stat.st_mtime_ns, [(name, not name.endswith(".sst")) for name in names])
+        # Files that only change by being replaced are reported by name; the size and time of the others are read
+        # on each call.
+        fixed = f"{folder_stat.st_mtime_ns};".encode() + "".join(
+            f"{name};" for name in names if _REPLACED_WHOLE.match(name)
+        ).encode()
+        listing = (folder_stat.st_mtime_ns, fixed, [name for name in names if not _REPLACED_WHOLE.match(name)])
         if settled:
             _LISTINGS[folder] = listing
         else:
             _LISTINGS.pop(folder, None)
-    digest.update(f"{folder_stat.st_mtime_ns};".encode())
-    for name, appendable in listing[1]:
-        if appendable:
-            try:
-                stat = os.stat(os.path.join(folder, name))
-            except FileNotFoundError:
-                # Deleted since the listing (the folder's time then changed too): list again next time.
-                _LISTINGS.pop(folder, None)
-                digest.update(f"{name}:gone;".encode())
-                continue
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        else:
-            digest.update(f"{name};".encode())
+    digest = hashlib.blake2b(listing[1], digest_size=12)
+    for name in listing[2]:
+        try:
+            stat = os.stat(os.path.join(folder, name))
+        except FileNotFoundError:
+            # Deleted since the listing (the folder's time then changed too): list again next time.
+            _LISTINGS.pop(folder, None)
+            digest.update(f"{name}:gone;".encode())
+            continue
+        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()
 
 
@@ -574,7 +581,9 @@ class WorkerPool(QueryEngine):
         return await self._probe.handle(self.generation())
 
     def execute(self, job: QueryJob) -> AsyncIterator[bytes]:
-        return self._run({"op": "query", **asdict(job)})
+        # The job's fields as they are (tuples of strings; json writes them as lists): ``dataclasses.asdict`` would
+        # deep-copy every substitution first.
+        return self._run({"op": "query", **vars(job)})
 
     async def _run(self, payload: dict[str, Any]) -> AsyncIterator[bytes]:
         started = time.monotonic()
