@@ -26,13 +26,15 @@ from kg.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Router modules of the other surfaces, included (their ``router``) when they can be imported.
+#: Router modules of the other surfaces, included (their ``router``) when they can be imported. No two of them
+#: serve the same path, so the order changes no answer; it is the order FastAPI tries their routes in, one after
+#: the other for every request, so the lookups that come in volume (linked data, then REST) come first.
 OPTIONAL_ROUTERS: tuple[str, ...] = (
-    "api.routers.ui",
     "api.routers.linkeddata",
+    "api.routers.rest",
     "api.routers.dataset",
     "api.routers.pages",
-    "api.routers.rest",
+    "api.routers.ui",
 )
 
 

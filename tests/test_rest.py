@@ -283,6 +283,14 @@ def test_cors(client: httpx.Client) -> None:
     assert preflight.status_code == 200 and "GET" in preflight.headers["access-control-allow-methods"]
 
 
+def test_context_of_an_unknown_operation_is_a_404_problem(client: httpx.Client) -> None:
+    """One route serves every operation's context document; a name that is no operation is not found."""
+    assert client.get("/api/declaration/context.jsonld").json()["@context"]["items"]["@id"] == "hydra:member"
+    missing = client.get("/api/no_such_operation/context.jsonld")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    assert "GET /api lists them" in missing.json()["detail"]
+
+
 def test_json_ld_context_makes_the_answer_rdf(client: httpx.Client) -> None:
     response = client.get("/api/declarations", params={"adopter": "latin-america-and-the-caribbean"})
     context_link = response.links["http://www.w3.org/ns/json-ld#context"]["url"]
