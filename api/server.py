@@ -17,7 +17,7 @@ def serve(settings: Settings) -> None:
 
     from api.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
