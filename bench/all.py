@@ -227,11 +227,13 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, KG_MAX_QUERIES_PER_CLIENT="256", KG_WORKERS=str(workers))
         if source is not None:
-            blocker = Path(tempfile.mkdtemp(prefix="bench-before-"))
-            # The earlier commit ran on asyncio + h11 (uvloop and httptools were not dependencies yet).
-            (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['uvloop'] = None\n"
-                                                      "sys.modules['httptools'] = None\n")  # fmt: skip
-            env["PYTHONPATH"] = f"{source}:{blocker}"
+            env["PYTHONPATH"] = str(source)
+            if "uvloop" not in (source / "pyproject.toml").read_text(encoding="utf-8"):
+                # A commit from before uvloop and httptools were dependencies ran on asyncio + h11.
+                blocker = Path(tempfile.mkdtemp(prefix="bench-before-"))
+                (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['uvloop'] = None\n"
+                                                          "sys.modules['httptools'] = None\n")  # fmt: skip
+                env["PYTHONPATH"] = f"{source}:{blocker}"
         code = "import sys; from kg.cli import main; sys.argv[0] = 'kg'; sys.exit(main())"
         # Started in ``source`` when given: ``python -c`` puts the working folder first on sys.path.
         self.process = Process([sys.executable, "-c", code, "serve", "--store", str(store), "--port", str(self.port),
