@@ -45,7 +45,19 @@ test: $(STAMP) $(NODE_STAMP)
 
 # The whole suite (1M and 10M, about 45 minutes on 2 cores; writes docs/benchmarks.md), or one part:
 # make bench BENCH_ARGS="endpoint --triples 1000000"
+# What it measures with, from Debian's packages when missing (as root): wrk (the load generator), Virtuoso (the
+# scale-out comparison) and jemalloc (kg serve's allocator). Without them it uses its asyncio client, leaves
+# Virtuoso out and serves with the system allocator, and the report says so.
+BENCH_PACKAGES := wrk:wrk virtuoso-t:virtuoso-opensource
 bench: $(STAMP)
+	@need=(); for p in $(BENCH_PACKAGES); do command -v $${p%%:*} >/dev/null 2>&1 || need+=($${p#*:}); done; \
+	ldconfig -p 2>/dev/null | grep -q 'libjemalloc\.so\.2' || need+=(libjemalloc2); \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${need[@]}" \
+	      || echo "bench: could not install $${need[*]}; measuring without them"; \
+	  else echo "bench: cannot install $${need[*]} (not root or no apt-get); measuring without them"; fi; \
+	fi
 	$(PY) -m bench $(or $(BENCH_ARGS),all)
 
 # Minutes of mixed load at 32 clients against kg serve (tests/test_soak.py; SOAK_SECONDS, default 180); results

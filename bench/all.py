@@ -46,6 +46,7 @@ from bench.common import (
     Request,
     free_port,
     load,
+    load_generator,
     measure,
     ms,
     process_tree_rss_mb,
@@ -94,6 +95,7 @@ def machine() -> dict[str, Any]:
                 virtuoso = line.strip()
                 break
     versions["virtuoso"] = virtuoso
+    versions["load generator"] = load_generator()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
                             text=True, check=False).stdout.strip()  # fmt: skip
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_kb / 2**20, "os": platform.platform(),
@@ -641,6 +643,15 @@ def load_table(rows: list[dict[str, Any]], memory: bool = True) -> list[str]:
     return out
 
 
+def _generator_text(results: dict[str, Any]) -> str:
+    """Which load generator sent the load (``bench/common.py: load``)."""
+    generator = results.get("machine", {}).get("versions", {}).get("load generator", "asyncio")
+    if generator.startswith("wrk"):
+        return (f"wrk ({generator.removeprefix('wrk ')}, Debian's package; one thread, the requests of "
+                "`bench/wrk_load.lua` from a file written for the level)")
+    return "A bounded asyncio load generator (`bench/common.py: asyncio_load`; wrk was not installed)"
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole of docs/benchmarks.md from the results of the parts that finished."""
     m = results.get("machine", {})
@@ -741,8 +752,8 @@ def render(results: dict[str, Any]) -> str:
         if not r.get("loads"):
             continue
         out += [f"## HTTP load, {label}", "",
-                f"A bounded asyncio load generator (`bench/common.py: load`): N clients on loopback, one kept-alive "
-                f"connection and one request in flight each, {results.get('duration', 10):.0f} s per level. "
+                f"{_generator_text(results)}: N clients on loopback, one kept-alive connection and one request in "
+                f"flight each, {results.get('duration', 10):.0f} s per level. "
                 "Server RSS = the server process and its query workers (sampled every 0.25 s).", ""]  # fmt: skip
         out += load_table(r["loads"])
         out.append("")

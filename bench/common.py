@@ -1,5 +1,6 @@
 """What the benchmarks share: the generated data set in our vocabulary, the query mix, the engines a query runs on
-(HTTP endpoints, pyoxigraph in-process), timing series, child processes, and a bounded asyncio load generator.
+(HTTP endpoints, pyoxigraph in-process), timing series, child processes, and the HTTP load generator (wrk, or a
+bounded asyncio client where wrk is not installed).
 
 Used by ``bench/endpoint.py`` (the endpoint comparison), ``bench/build.py`` (bulk loads) and ``bench/all.py`` (the
 whole suite, ``make bench``).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -573,14 +575,88 @@ def percentile(ordered: list[float], p: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1)))] if ordered else None
 
 
+#: The wrk script that sends a load's requests (``wrk_load``).
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_load.lua"
+#: The requests written out for wrk per second of load: above this rate it sends the first ones again.
+WRK_MAX_RATE = 6000
+
+
+@functools.cache
+def load_generator() -> str:
+    """The load generator :func:`load` uses: ``"wrk <version>"`` when wrk is installed, else ``"asyncio"``."""
+    import shutil
+
+    if shutil.which("wrk") is None:
+        return "asyncio"
+    head = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    words = (head.stdout + head.stderr).split()
+    return f"wrk {words[1]}" if len(words) > 1 else "wrk"
+
+
 async def load(
     base_url: str, clients: int, seconds: float, make_request: Callable[[int, int], Request], *,
     ok: tuple[int, ...] = (200,), timeout: float = 60.0,
 ) -> dict[str, Any]:
     """``clients`` concurrent clients (one connection each, one request in flight each) sending the requests
     ``make_request(client, i)`` one after the other for ``seconds`` against ``base_url`` (scheme, host, port);
-    returns requests/s, p50, p99 (ms), errors (a status not in ``ok``, or no answer within ``timeout``) and the
-    load generator's CPU share."""
+    returns requests/s, p50, p99 (ms), errors (a status not in ``ok``, or no answer within ``timeout``), the load
+    generator's CPU share and its name. wrk when it is installed (about a third of the CPU of the asyncio client
+    per request, which shares the two cores with the server it measures), else :func:`asyncio_load`."""
+    if load_generator() == "asyncio":
+        return await asyncio_load(base_url, clients, seconds, make_request, ok=ok, timeout=timeout)
+    return await wrk_load(base_url, clients, seconds, make_request, ok=ok, timeout=timeout)
+
+
+async def wrk_load(
+    base_url: str, clients: int, seconds: float, make_request: Callable[[int, int], Request], *,
+    ok: tuple[int, ...] = (200,), timeout: float = 60.0,
+) -> dict[str, Any]:
+    """:func:`load` with wrk: one wrk thread keeps ``clients`` connections busy for ``seconds`` (rounded up to
+    whole seconds, wrk's unit) with the requests of ``make_request`` taken round the clients
+    (``(0, 0), (1, 0), … (0, 1), …``), written to a file first (``WRK_MAX_RATE`` a second; past them it starts
+    again). Latencies are those of every response (the asyncio client's, of the successful ones)."""
+    import resource
+    import tempfile
+
+    duration = max(1, int(-(-seconds // 1)))
+    per_client = -(-duration * WRK_MAX_RATE // clients)
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as out:
+        for i in range(per_client):
+            for number in range(clients):
+                request = make_request(number, i)
+                out.write(f"{request.method}\t{request.accept}\t{request.path}\t{request.body.decode('ascii')}\n")
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process = await asyncio.create_subprocess_exec(
+            "wrk", "-t1", f"-c{clients}", f"-d{duration}s", f"--timeout={max(1, round(timeout))}s",
+            "-s", str(WRK_SCRIPT), base_url, "--", out.name, ",".join(map(str, ok)), "1",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await process.communicate()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        os.unlink(out.name)
+    report = next((line for line in stdout.decode().splitlines() if line.startswith("WRKJSON ")), None)
+    if process.returncode != 0 or report is None:
+        raise RuntimeError(f"wrk failed (exit {process.returncode}): {(stderr or stdout).decode()[-500:]}")
+    figures = json.loads(report.removeprefix("WRKJSON "))
+    elapsed = figures["duration_us"] / 1e6
+    succeeded = figures["responses"] - figures["failed"]
+    unanswered = figures["socket_errors"] + figures["timeouts"]
+    statuses = {int(k): v for k, v in figures["statuses"].items()} | ({0: unanswered} if unanswered else {})
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"clients": clients, "requests": succeeded, "rps": succeeded / elapsed,
+            "p50_ms": figures["p50_us"] / 1000 if figures["responses"] else None,
+            "p99_ms": figures["p99_us"] / 1000 if figures["responses"] else None,
+            "errors": figures["failed"] + unanswered, "error_statuses": statuses, "client_cpu": cpu / elapsed,
+            "generator": "wrk"}  # fmt: skip
+
+
+async def asyncio_load(
+    base_url: str, clients: int, seconds: float, make_request: Callable[[int, int], Request], *,
+    ok: tuple[int, ...] = (200,), timeout: float = 60.0,
+) -> dict[str, Any]:
+    """:func:`load` with this module's own client (:class:`Connection`), when wrk is not installed."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(base_url)
@@ -614,7 +690,7 @@ async def load(
     p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
     return {"clients": clients, "requests": len(latencies), "rps": len(latencies) / elapsed,
             "p50_ms": None if p50 is None else p50 * 1000, "p99_ms": None if p99 is None else p99 * 1000,
-            "errors": errors, "error_statuses": statuses, "client_cpu": client_cpu}  # fmt: skip
+            "errors": errors, "error_statuses": statuses, "client_cpu": client_cpu, "generator": "asyncio"}  # fmt: skip
 
 
 def process_tree_rss_mb(pid: int) -> float:

@@ -11,9 +11,9 @@
    (capped per query; timeouts reported) and Virtuoso over HTTP — twice: *fresh* runs (each query text made unique
    by an unused ``PREFIX``, so no result cache can answer) and *repeated* runs (the same text again), and checks
    that every engine returns the same number of rows (and the same value for one-row aggregates);
-5. measures throughput at 1, 8 and 32 concurrent clients against our endpoint with a bounded asyncio load generator
-   (one kept-alive connection per client, one request in flight each): repeated queries (the light part of the mix)
-   and distinct lookups (a new IRI each request);
+5. measures throughput at 1, 8 and 32 concurrent clients against our endpoint with wrk (a bounded asyncio client
+   where wrk is not installed; one kept-alive connection per client, one request in flight each): repeated queries
+   (the light part of the mix) and distinct lookups (a new IRI each request);
 6. prints Markdown tables (and writes them with the raw figures as JSON into the work folder).
 """
 
