@@ -24,7 +24,6 @@ could end an IRI reference), so no request value can change a query's structure.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ from functools import lru_cache
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+import orjson
 import pyoxigraph as ox
 from fastapi import Request
 
@@ -270,7 +270,7 @@ async def select(service: QueryService, query: str) -> list[dict[str, Term]]:
     """
     data = await service.collect(PREFIX_BLOCK + query, _JSON_RESULTS)
     rows: list[dict[str, Term]] = []
-    for binding in json.loads(data)["results"]["bindings"]:
+    for binding in orjson.loads(data)["results"]["bindings"]:
         row: dict[str, Term] = {}
         for name, term in binding.items():
             kind = term["type"]

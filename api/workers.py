@@ -41,6 +41,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from kg.errors import BadQuery, QueryNotEvaluable, QueryTimeout, QueryTooLarge, StoreError
 
 log = logging.getLogger(__name__)
@@ -248,7 +250,7 @@ def worker_main(store_path: str, conn: Connection, chunk_size: int = CHUNK_BYTES
         except (EOFError, OSError):
             return
         try:
-            _run_job(store, json.loads(raw), conn, chunk_size)
+            _run_job(store, orjson.loads(raw), conn, chunk_size)
         except (BrokenPipeError, EOFError, OSError):
             return
 
@@ -264,6 +266,8 @@ _SETTLED_NS = 2_000_000_000
 #: the names of its table files), [names of the files looked at on each call]) of the last listing of a settled
 #: folder.
 _LISTINGS: dict[str, tuple[int, bytes, list[str]]] = {}
+#: folder -> (what its last fingerprint was computed from, that fingerprint): the same state is not hashed again.
+_FINGERPRINTS: dict[str, tuple[tuple[bytes, tuple[tuple[str, int, int], ...]], str]] = {}
 #: Files of a RocksDB folder that are never changed in place (written once, or replaced by a rename).
 _REPLACED_WHOLE = re.compile(r"\d+\.sst$|CURRENT$|IDENTITY$|OPTIONS-\d+$")
 
@@ -304,17 +308,26 @@ def store_generation(path: str | Path) -> str:
             _LISTINGS[folder] = listing
         else:
             _LISTINGS.pop(folder, None)
-    digest = hashlib.blake2b(listing[1], digest_size=12)
+    seen: list[tuple[str, int, int]] = []
     for name in listing[2]:
         try:
             stat = os.stat(os.path.join(folder, name))
         except FileNotFoundError:
             # Deleted since the listing (the folder's time then changed too): list again next time.
             _LISTINGS.pop(folder, None)
-            digest.update(f"{name}:gone;".encode())
+            seen.append((name, -1, -1))
             continue
-        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()
+        seen.append((name, stat.st_size, stat.st_mtime_ns))
+    state = (listing[1], tuple(seen))
+    last = _FINGERPRINTS.get(folder)
+    if last is not None and last[0] == state:
+        return last[1]
+    digest = hashlib.blake2b(listing[1], digest_size=12)
+    for name, size, mtime in seen:
+        digest.update(f"{name}:gone;".encode() if size < 0 else f"{name}:{size}:{mtime};".encode())
+    fingerprint = digest.hexdigest()
+    _FINGERPRINTS[folder] = (state, fingerprint)
+    return fingerprint
 
 
 def _recv(conn: Connection, timeout: float) -> bytes | None:
@@ -591,7 +604,7 @@ class WorkerPool(QueryEngine):
         worker = await self._acquire(deadline)
         done = False
         try:
-            await _send_async(worker.conn, json.dumps(payload).encode())
+            await _send_async(worker.conn, orjson.dumps(payload))
             while True:
                 remaining = deadline - time.monotonic()
                 watch = self.memory_mb is not None and remaining > MEMORY_CHECK_SECONDS

@@ -450,3 +450,13 @@ def test_rest_calls_count_against_the_per_client_limit(built_store: Path) -> Non
         app.state.client_limiter.release("testclient")
         assert http.get("/api/topics").status_code == 200
         assert app.state.client_limiter.running("testclient") == 0
+
+
+def test_answers_are_compact_json_even_with_integers_past_64_bits() -> None:
+    from api.routers.rest import _json
+
+    document = {"operation": "x", "total": 2, "items": [{"n": 10**30, "text": "Déclaration «spéciale»"}, {"n": -1}]}
+    expected = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert _json(document) == expected  # json's path (orjson refuses the integer)
+    del document["items"][0]["n"]
+    assert _json(document) == json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

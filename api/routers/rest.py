@@ -30,6 +30,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -189,7 +190,7 @@ async def _run(
     service = get_query_service(request)
     answer = await service.answer(sparql, _JSON_RESULTS, substitutions=substitutions or None)
     data = b"".join([chunk async for chunk in answer.chunks])
-    return rows_of(json.loads(data), fields)
+    return rows_of(orjson.loads(data), fields)
 
 
 async def bind(request: Request, query: NamedQuery, values: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +241,15 @@ def _context_url(request: Request, query: NamedQuery) -> str:
     if template is None:
         template = request.app.state.rest_context_path = str(request.app.url_path_for("rest_context", name="{name}"))
     return str(request.base_url).rstrip("/") + template.replace("{name}", query.name)
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    """``document`` as compact UTF-8 JSON: orjson (a tenth of the time of ``json.dumps``), or ``json`` for the
+    integers past 64 bits orjson refuses (an ``xsd:integer`` may be any size)."""
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _etag(body: bytes, media_type: str) -> str:
@@ -309,7 +319,7 @@ async def answer(request: Request, query: NamedQuery, values: dict[str, Any], li
             links.append(f'<{context_url}>; rel="{JSONLD_CONTEXT_REL}"; type="application/ld+json"')
         document.update(operation=query.name, total=total, limit=limit, offset=offset, next=next_url,
                         prev=prev_url, items=page)
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _json(document)
         content_type = media_type
     etag = _etag(body, content_type)
     headers = {"ETag": etag, "X-Total-Count": str(total), "Cache-Control": "no-cache", "Vary": "Accept"}
