@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -64,6 +64,8 @@ DOC = PROJECT_DIR / "docs" / "benchmarks.md"
 HISTORY = Path(__file__).with_name("history.md")
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 LEVELS = (1, 8, 32)
+#: Clauses taken from the store as keys of the loads (the levels of a workload use different ones).
+LOAD_CLAUSES = 40_000
 
 
 # --- the machine ----------------------------------------------------------------------------------------------------
@@ -280,39 +282,84 @@ class MemorySampler:
         self._thread.join()
 
 
-def workloads(lookups: list[str], declarations: list[str]) -> dict[str, tuple[Callable[[int, int], Request], tuple[int, ...]]]:
-    """The load workloads: name -> (request maker, statuses that count as success)."""
+@dataclass(frozen=True)
+class Workload:
+    """One load workload: ``make(client, i)`` gives client ``client``'s ``i``-th request; ``ok`` the statuses that
+    count as success; ``keys_per_request`` how many keys of each list it draws from a request uses (0: none), and
+    ``space`` the length of the shortest of those lists."""
+
+    make: Callable[[int, int], Request]
+    ok: tuple[int, ...]
+    keys_per_request: float = 0
+    space: int = 0
+
+
+class LoadKeys:
+    """The IRIs the *distinct* workloads look up: clauses (SPARQL lookups, linked data, REST evidence) and
+    declarations (REST), and for each workload the number of the first key the next level may use.
+
+    Client ``n``'s ``j``-th key at a level of ``c`` clients is key number ``start + j*c + n``, spread over a list
+    by a prime step, so no two requests of a level share a key and a level that starts where the previous one
+    ended (:meth:`advance`) repeats none of its keys: no answer can come from the server's result cache until a
+    list runs out (then keys come round again; :meth:`advance` reports how many were sent before)."""
+
+    STEP = 104729  # a prime: key numbers that differ by less than a list's length pick different items
+
+    def __init__(self, clauses: list[str], declarations: list[str]) -> None:
+        self.clauses, self.declarations = clauses, declarations
+        self.next: dict[str, int] = {}
+
+    def pick(self, items: list[str], number: int) -> str:
+        step = self.STEP if len(items) % self.STEP else 1
+        return items[(number * step) % len(items)]
+
+    def advance(self, name: str, workload: Workload, start: int, clients: int, rounds: int) -> dict[str, int]:
+        """Record that a level of ``clients`` clients of ``workload`` starting at key ``start`` sent at most
+        ``rounds`` requests per client; returns the keys it used (``from``, ``to``) and how many of them earlier
+        levels had sent (``repeated``: past the end of a list of ``space`` keys)."""
+        per_request, space = workload.keys_per_request, workload.space
+        used = (int((rounds - 1) * per_request) + 1) * clients if rounds and per_request else 0
+        self.next[name] = start + used
+        return {"from": start, "to": start + used, "space": space,
+                "repeated": max(0, min(used, start + used - space))}  # fmt: skip
+
+
+def workloads(lookups: list[str], keys: LoadKeys, start: int = 0, clients: int = 1) -> dict[str, Workload]:
+    """The load workloads by name, for a level of ``clients`` clients whose keys start at key ``start``."""
     light = [with_prologue(q) for q in list(query_mix(lookups[0]).values())[:1]]
     light += [with_prologue(query_mix(lookups[0])["4-way join"]), with_prologue(query_mix(lookups[0])["lookup by IRI"])]
 
-    def pick(items: list[str], n: int, i: int) -> str:
-        return items[(n * 7919 + i * 104729) % len(items)]
+    def key(items: list[str], n: int, j: int) -> str:
+        return keys.pick(items, start + j * clients + n)
 
     def sparql_repeated(n: int, i: int) -> Request:
         return sparql_request("/sparql", light[(n + i) % len(light)])
 
     def sparql_lookup(n: int, i: int) -> Request:
-        return sparql_request("/sparql", with_prologue(f"SELECT ?p ?o WHERE {{ <{pick(lookups, n, i)}> ?p ?o }}",
-                                                       n * 10_000_000 + i))  # fmt: skip
+        iri = key(keys.clauses, n, i)
+        return sparql_request("/sparql", with_prologue(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}",
+                                                       (start + i * clients + n)))  # fmt: skip
 
     def linked_data(n: int, i: int) -> Request:
-        path = pick(lookups, n, i // 2).removeprefix(ID)
+        path = key(keys.clauses, n, i // 2).removeprefix(ID)
         if i % 2 == 0:
             return Request("GET", f"/id/{path}", accept="text/turtle")
         return Request("GET", f"/doc/{path}", accept="text/turtle")
 
     def rest(n: int, i: int) -> Request:
-        clause = pick(lookups, n, i).removeprefix(ID + "clause/")
-        key = pick(declarations, n, i).removeprefix(ID + "declaration/")
         if i % 2 == 0:
+            clause = key(keys.clauses, n, i // 2).removeprefix(ID + "clause/")
             return Request("GET", f"/api/evidence?{urlencode({'clause': clause})}", accept="application/json")
-        return Request("GET", f"/api/declaration?{urlencode({'declaration': key})}", accept="application/json")
+        declaration = key(keys.declarations, n, i // 2).removeprefix(ID + "declaration/")
+        return Request("GET", f"/api/declaration?{urlencode({'declaration': declaration})}", accept="application/json")
 
     return {
-        "SPARQL, repeated light queries (cached)": (sparql_repeated, (200,)),
-        "SPARQL, distinct lookups by IRI (uncached)": (sparql_lookup, (200,)),
-        "linked data /id (303) then /doc (Turtle), distinct IRIs": (linked_data, (200, 303)),
-        "REST /api/evidence and /api/declaration, distinct keys": (rest, (200,)),
+        "SPARQL, repeated light queries (cached)": Workload(sparql_repeated, (200,)),
+        "SPARQL, distinct lookups by IRI (uncached)": Workload(sparql_lookup, (200,), 1, len(keys.clauses)),
+        "linked data /id (303) then /doc (Turtle), distinct IRIs": Workload(linked_data, (200, 303), 0.5,
+                                                                            len(keys.clauses)),
+        "REST /api/evidence and /api/declaration, distinct keys": Workload(
+            rest, (200,), 0.5, min(len(keys.clauses), len(keys.declarations))),
     }
 
 
@@ -343,21 +390,25 @@ async def _with_runaway(base: str, clients: int, seconds: float, make: Callable[
     return row
 
 
-def run_loads(server: Server, lookups: list[str], declarations: list[str], seconds: float,
-              names: list[str] | None = None, levels: tuple[int, ...] = LEVELS,
-              timeout: float = 60.0) -> list[dict[str, Any]]:  # fmt: skip
-    """Every workload (or those in ``names``) at every level; rows with the server's peak memory."""
+def run_loads(server: Server, lookups: list[str], keys: LoadKeys, seconds: float, names: list[str] | None = None,
+              levels: tuple[int, ...] = LEVELS, timeout: float = 60.0) -> list[dict[str, Any]]:  # fmt: skip
+    """Every workload (or those in ``names``) at every level, each level on keys no earlier level of ``keys`` sent;
+    rows with the server's peak memory and the keys used."""
     rows = []
-    for name, (make, ok) in workloads(lookups, declarations).items():
+    for name in workloads(lookups, keys):
         if names is not None and name not in names:
             continue
         for clients in levels:
+            start = keys.next.get(name, 0)
+            workload = workloads(lookups, keys, start, clients)[name]
             with MemorySampler(server.pid) as sampler:
-                row = asyncio.run(load(server.base, clients, seconds, make, ok=ok, timeout=timeout))
-            row |= {"workload": name, "server_peak_rss_mb": sampler.peak, "load_average": os.getloadavg()[0]}
+                row = asyncio.run(load(server.base, clients, seconds, workload.make, ok=workload.ok, timeout=timeout))
+            row |= {"workload": name, "server_peak_rss_mb": sampler.peak, "load_average": os.getloadavg()[0],
+                    "keys": keys.advance(name, workload, start, clients, row["rounds"])}  # fmt: skip
             rows.append(row)
             print(f"  {name} x{clients}: {row['rps']:.0f} req/s p50 {row['p50_ms'] or 0:.1f} ms "
-                  f"p99 {row['p99_ms'] or 0:.1f} ms errors {row['errors']} {row['error_statuses'] or ''}", flush=True)  # fmt: skip
+                  f"p99 {row['p99_ms'] or 0:.1f} ms errors {row['errors']} {row['error_statuses'] or ''}"
+                  f" keys {row['keys']['from']}-{row['keys']['to']} of {row['keys']['space']}", flush=True)  # fmt: skip
     return rows
 
 
@@ -371,9 +422,15 @@ def scale_run(name: str, work: Path, store_dir: Path, nquads: Path, ntriples: Pa
     import pyoxigraph as ox
 
     reader = ox.Store.read_only(str(store_dir))
+    # The keys of the loads: every declaration, and up to LOAD_CLAUSES clauses (in the store's order, which
+    # follows the hash of their IRIs).
     declarations = [s["d"].value for s in reader.query(  # type: ignore[index,union-attr]
-        "SELECT ?d WHERE { GRAPH ?g { ?d a <https://w3id.org/declarations/ontology#Declaration> } } LIMIT 5000")]
+        "SELECT ?d WHERE { GRAPH ?g { ?d a <https://w3id.org/declarations/ontology#Declaration> } }")]
+    clauses = [s["c"].value for s in reader.query(  # type: ignore[index,union-attr]
+        f"SELECT ?c WHERE {{ GRAPH ?g {{ ?c a <https://w3id.org/declarations/ontology#Clause> }} "
+        f"FILTER(STRSTARTS(STR(?c), '{ID}clause/')) }} LIMIT {LOAD_CLAUSES}")]
     del reader
+    result["load_keys"] = {"clauses": len(clauses), "declarations": len(declarations)}
     lookup = lookups[len(lookups) // 2]
     named = getattr(args, "named", None)
     mix = full_mix(lookup, set(named.split(",")) if named and named != "all" else None)
@@ -491,7 +548,7 @@ def scale_run(name: str, work: Path, store_dir: Path, nquads: Path, ntriples: Pa
     try:
         print(f"{name}: loads", flush=True)
         result["memory"]["server_at_rest_mb"] = server.rss_mb()
-        result["loads"] = run_loads(server, lookups, declarations, args.duration)
+        result["loads"] = run_loads(server, lookups, LoadKeys(clauses, declarations), args.duration)
         result["memory"]["server_after_load_mb"] = server.rss_mb()
         save()
     finally:
@@ -501,12 +558,15 @@ def scale_run(name: str, work: Path, store_dir: Path, nquads: Path, ntriples: Pa
     server = Server(store_dir, work / "kg-serve-runaway.log", timeout=args.runaway_timeout).start()
     try:
         rows = []
-        make, ok = workloads(lookups, declarations)["SPARQL, distinct lookups by IRI (uncached)"]
+        wname, keys = "SPARQL, distinct lookups by IRI (uncached)", LoadKeys(clauses, declarations)
         for clients in LEVELS:
+            start = keys.next.get(wname, 0)
+            workload = workloads(lookups, keys, start, clients)[wname]
             with MemorySampler(server.pid) as sampler:
                 row = asyncio.run(_with_runaway(server.base, clients, max(args.duration, args.runaway_timeout * 2.2),
-                                                make, ok, args.runaway_timeout))  # fmt: skip
-            row |= {"workload": "SPARQL, distinct lookups by IRI, one runaway query", "server_peak_rss_mb": sampler.peak}
+                                                workload.make, workload.ok, args.runaway_timeout))  # fmt: skip
+            row |= {"workload": "SPARQL, distinct lookups by IRI, one runaway query", "server_peak_rss_mb": sampler.peak,
+                    "keys": keys.advance(wname, workload, start, clients, row["rounds"])}  # fmt: skip
             rows.append(row)
             stopped = [r for r in row["runaway"] if r["status"] in (503, 504)]
             print(f"  runaway x{clients}: {row['rps']:.0f} req/s p50 {row['p50_ms'] or 0:.1f} p99 "
@@ -521,19 +581,24 @@ def scale_run(name: str, work: Path, store_dir: Path, nquads: Path, ntriples: Pa
         pairs: list[dict[str, Any]] = []
         old = Server(store_dir, work / "kg-serve-before.log", timeout=heavy_timeout, source=Path(args.before))
         new = Server(store_dir, work / "kg-serve-after.log", timeout=heavy_timeout).start()
+        # Both servers get the same keys at each level, keys that no earlier level sent.
+        keys = LoadKeys(clauses, declarations)
         try:
-            for wname in list(workloads(lookups, declarations)):
+            for wname in list(workloads(lookups, keys)):
                 for clients in (1, 8, 32):
-                    row = run_loads(new, lookups, declarations, args.before_duration, [wname], (clients,), 10.0)[0]
+                    start = keys.next.get(wname, 0)
+                    row = run_loads(new, lookups, keys, args.before_duration, [wname], (clients,), 10.0)[0]
                     pairs.append(row | {"version": "after"})
+                    after_end, keys.next[wname] = keys.next[wname], start
                     # The earlier server is started for each level and stopped after it, so queries it still
                     # runs (a request given up after 10 s keeps its worker busy) cannot slow the next level.
                     old.start()
                     try:
-                        row = run_loads(old, lookups, declarations, args.before_duration, [wname], (clients,), 10.0)[0]
+                        row = run_loads(old, lookups, keys, args.before_duration, [wname], (clients,), 10.0)[0]
                     finally:
                         old.stop()
                     pairs.append(row | {"version": "before"})
+                    keys.next[wname] = max(after_end, keys.next[wname])
             result["before_after"] = pairs
             result["before_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.before,
                                                      capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
@@ -640,7 +705,23 @@ def load_table(rows: list[dict[str, Any]], memory: bool = True) -> list[str]:
         errors = str(row["errors"]) + (f" ({row['error_statuses']})" if row.get("error_statuses") else "")
         out.append(f"| {row['workload']} | {row['clients']} | {row['rps']:.0f} | {_pct(row['p50_ms'])} | "
                    f"{_pct(row['p99_ms'])} | {errors} |" + (f" {row.get('server_peak_rss_mb', 0):.0f} MB |" if memory else ""))  # fmt: skip
+    repeated = [row for row in rows if row.get("keys", {}).get("repeated")]
+    if repeated:
+        out.append("")
+    for row in repeated:
+        keys = row["keys"]
+        out.append(f"- {row['workload']}, {row['clients']} clients: {keys['repeated']:,} of its "
+                   f"{keys['to'] - keys['from']:,} keys had been sent at an earlier level (the lists ran out at "
+                   f"{keys['space']:,}); those answers may have come from the result cache.")  # fmt: skip
     return out
+
+
+def _keys_text(r: dict[str, Any]) -> str:
+    """The lists of keys the loads of one scale used."""
+    keys = r.get("load_keys")
+    if not keys:
+        return "the store's clauses and declarations"
+    return f"{keys['declarations']:,} declarations and {keys['clauses']:,} clauses of the store"
 
 
 def _generator_text(results: dict[str, Any]) -> str:
@@ -753,7 +834,9 @@ def render(results: dict[str, Any]) -> str:
             continue
         out += [f"## HTTP load, {label}", "",
                 f"{_generator_text(results)}: N clients on loopback, one kept-alive connection and one request in "
-                f"flight each, {results.get('duration', 10):.0f} s per level. "
+                f"flight each, {results.get('duration', 10):.0f} s per level. The *distinct* workloads take their "
+                f"keys from {_keys_text(r)}, and each level uses keys no earlier level sent (`LoadKeys`), so no "
+                "answer comes from the result cache unless the lists run out (then a note says how many did). "
                 "Server RSS = the server process and its query workers (sampled every 0.25 s).", ""]  # fmt: skip
         out += load_table(r["loads"])
         out.append("")

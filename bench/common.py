@@ -600,8 +600,9 @@ async def load(
     """``clients`` concurrent clients (one connection each, one request in flight each) sending the requests
     ``make_request(client, i)`` one after the other for ``seconds`` against ``base_url`` (scheme, host, port);
     returns requests/s, p50, p99 (ms), errors (a status not in ``ok``, or no answer within ``timeout``), the load
-    generator's CPU share and its name. wrk when it is installed (about a third of the CPU of the asyncio client
-    per request, which shares the two cores with the server it measures), else :func:`asyncio_load`."""
+    generator's CPU share and its name, and ``rounds``: the most requests a client may have sent (``i`` stayed
+    below it). wrk when it is installed (about a third of the CPU of the asyncio client per request, which shares
+    the two cores with the server it measures), else :func:`asyncio_load`."""
     if load_generator() == "asyncio":
         return await asyncio_load(base_url, clients, seconds, make_request, ok=ok, timeout=timeout)
     return await wrk_load(base_url, clients, seconds, make_request, ok=ok, timeout=timeout)
@@ -645,7 +646,10 @@ async def wrk_load(
     unanswered = figures["socket_errors"] + figures["timeouts"]
     statuses = {int(k): v for k, v in figures["statuses"].items()} | ({0: unanswered} if unanswered else {})
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"clients": clients, "requests": succeeded, "rps": succeeded / elapsed,
+    # Line k of the file is request (client k % clients, i = k // clients); wrk takes the lines in order, and had
+    # sent at most one more per connection than it got answers (or errors) for.
+    rounds = -(-(figures["responses"] + figures["socket_errors"] + clients) // clients)
+    return {"clients": clients, "requests": succeeded, "rps": succeeded / elapsed, "rounds": rounds,
             "p50_ms": figures["p50_us"] / 1000 if figures["responses"] else None,
             "p99_ms": figures["p99_us"] / 1000 if figures["responses"] else None,
             "errors": figures["failed"] + unanswered, "error_statuses": statuses, "client_cpu": cpu / elapsed,
@@ -666,10 +670,13 @@ async def asyncio_load(
     stop_at = time.perf_counter() + seconds
     connections = [Connection(parts.hostname or "127.0.0.1", parts.port or 80) for _ in range(clients)]
 
+    rounds = 0
+
     async def worker(number: int) -> None:
-        nonlocal errors
+        nonlocal errors, rounds
         i = 0
         while time.perf_counter() < stop_at:
+            rounds = max(rounds, i + 1)
             request = make_request(number, i)
             started = time.perf_counter()
             status = await connections[number].send(request, timeout)
@@ -688,7 +695,7 @@ async def asyncio_load(
         await connection.close()
     ordered = sorted(latencies)
     p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
-    return {"clients": clients, "requests": len(latencies), "rps": len(latencies) / elapsed,
+    return {"clients": clients, "requests": len(latencies), "rps": len(latencies) / elapsed, "rounds": rounds,
             "p50_ms": None if p50 is None else p50 * 1000, "p99_ms": None if p99 is None else p99 * 1000,
             "errors": errors, "error_statuses": statuses, "client_cpu": client_cpu, "generator": "asyncio"}  # fmt: skip
 

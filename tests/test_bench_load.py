@@ -61,3 +61,34 @@ def test_a_load_reports_other_statuses_as_errors_by_code(server: str, generator:
     assert row["errors"] == row["error_statuses"][303]
     # One request in three is a redirect.
     assert row["errors"] == pytest.approx(row["requests"] / 2, rel=0.2)
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_rounds_bound_the_requests_each_client_sent(server: str, generator: str) -> None:
+    row = _run(generator, server, (200, 303))
+    assert row["rounds"] * row["clients"] >= row["requests"] + row["errors"]
+    assert row["rounds"] <= (row["requests"] + row["errors"]) // row["clients"] + 2
+
+
+def test_load_levels_never_repeat_a_key_until_the_lists_run_out() -> None:
+    from bench.all import LoadKeys, workloads
+
+    clauses = [f"https://w3id.org/declarations/id/clause/d{k}/1" for k in range(600)]
+    declarations = [f"https://w3id.org/declarations/id/declaration/d{k}" for k in range(500)]
+    keys = LoadKeys(clauses, declarations)
+    name = "REST /api/evidence and /api/declaration, distinct keys"
+    sent: list[str] = []
+    for clients, rounds in ((1, 100), (8, 40), (32, 10)):
+        start = keys.next.get(name, 0)
+        workload = workloads(clauses, keys, start, clients)[name]
+        paths = [workload.make(n, i).path for i in range(rounds) for n in range(clients)]
+        assert len(set(paths)) == len(paths)  # within a level
+        assert not set(paths) & set(sent)  # and across levels
+        sent += paths
+        used = keys.advance(name, workload, start, clients, rounds)
+        assert used == {"from": start, "to": start + rounds // 2 * clients, "space": 500, "repeated": 0}
+    # 50 + 160 + 160 keys used of 500 declarations: the next 8-client level of 40 rounds needs 160 more, of
+    # which 30 come round again.
+    start = keys.next[name]
+    workload = workloads(clauses, keys, start, 8)[name]
+    assert keys.advance(name, workload, start, 8, 40)["repeated"] == 30
