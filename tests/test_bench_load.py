@@ -66,8 +66,11 @@ def test_a_load_reports_other_statuses_as_errors_by_code(server: str, generator:
 @pytest.mark.parametrize("generator", GENERATORS)
 def test_rounds_bound_the_requests_each_client_sent(server: str, generator: str) -> None:
     row = _run(generator, server, (200, 303))
-    assert row["rounds"] * row["clients"] >= row["requests"] + row["errors"]
-    assert row["rounds"] <= (row["requests"] + row["errors"]) // row["clients"] + 2
+    sent = row["requests"] + row["errors"]
+    assert row["rounds"] * row["clients"] >= sent  # every request's (client, i) had i < rounds
+    # and the bound is not far above it (the clients of a closed loop keep about the same pace), so a level does
+    # not use up many more keys than it sent
+    assert row["rounds"] * row["clients"] <= 1.25 * sent + 2 * row["clients"]
 
 
 def test_load_levels_never_repeat_a_key_until_the_lists_run_out() -> None:
