@@ -621,22 +621,29 @@ async def wrk_load(
 
     duration = max(1, int(-(-seconds // 1)))
     per_client = -(-duration * WRK_MAX_RATE // clients)
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as out:
-        for i in range(per_client):
-            for number in range(clients):
-                request = make_request(number, i)
-                out.write(f"{request.method}\t{request.accept}\t{request.path}\t{request.body.decode('ascii')}\n")
+
+    def write_requests() -> str:
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as out:
+            for i in range(per_client):
+                for number in range(clients):
+                    request = make_request(number, i)
+                    out.write(f"{request.method}\t{request.accept}\t{request.path}\t"
+                              f"{request.body.decode('ascii')}\n")  # fmt: skip
+        return out.name
+
+    # In a thread: a second or so of writing must not hold up other clients on this event loop (the runaway one).
+    path = await asyncio.to_thread(write_requests)
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         process = await asyncio.create_subprocess_exec(
             "wrk", "-t1", f"-c{clients}", f"-d{duration}s", f"--timeout={max(1, round(timeout))}s",
-            "-s", str(WRK_SCRIPT), base_url, "--", out.name, ",".join(map(str, ok)), "1",
+            "-s", str(WRK_SCRIPT), base_url, "--", path, ",".join(map(str, ok)), "1",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         stdout, stderr = await process.communicate()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
-        os.unlink(out.name)
+        os.unlink(path)
     report = next((line for line in stdout.decode().splitlines() if line.startswith("WRKJSON ")), None)
     if process.returncode != 0 or report is None:
         raise RuntimeError(f"wrk failed (exit {process.returncode}): {(stderr or stdout).decode()[-500:]}")
